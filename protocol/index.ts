@@ -1,0 +1,5 @@
+export * from './messages.js';
+export * from './settings.js';
+export * from './path-filter.js';
+export * from './validate.js';
+export { createEncoder, createDecoder } from './codec.js';

@@ -1,0 +1,200 @@
+// Every agent setting, declared once: its environment variable, type, default and
+// description. The agent's environment parser, the collector's validation of live
+// settings and the README's settings table all come from this table.
+import type { LiveSettings } from './messages.js';
+import { compilePathFilter } from './path-filter.js';
+
+type Parsed<T> = { value: T } | { error: string };
+
+export interface SettingSpec<T> {
+  env: string;
+  /** Shown in the README; `undefined` defaults are described in words. */
+  defaultText: string;
+  description: string;
+  /** True when the collector can change it on a running agent. */
+  live: boolean;
+  parse(raw: string): Parsed<T>;
+}
+
+function integer(min: number, max: number) {
+  return (raw: string): Parsed<number> => {
+    const n = Number(raw);
+    if (raw.trim() === '' || !Number.isInteger(n) || n < min || n > max) return { error: `must be an integer from ${min} to ${max}` };
+    return { value: n };
+  };
+}
+
+function number(min: number, max: number) {
+  return (raw: string): Parsed<number> => {
+    const n = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(n) || n < min || n > max) return { error: `must be a number from ${min} to ${max}` };
+    return { value: n };
+  };
+}
+
+const text = (raw: string): Parsed<string> => ({ value: raw });
+
+export const MAX_BUFFER_EVENTS = 1 << 24;
+
+export const agentSettings = {
+  collector: {
+    env: 'NODEFLIGHT_COLLECTOR',
+    defaultText: 'unset: record in-process only',
+    description: 'Collector base URL (`http://`, `https://`, `ws://`, `wss://`); the agent streams to `<base>/v1/ingest`.',
+    live: false,
+    parse(raw: string): Parsed<string> {
+      let url: URL;
+      try {
+        url = new URL(raw);
+      } catch {
+        return { error: 'must be a URL such as http://127.0.0.1:8081' };
+      }
+      const scheme = ({ 'http:': 'ws:', 'https:': 'wss:', 'ws:': 'ws:', 'wss:': 'wss:' } as Record<string, string>)[url.protocol];
+      if (!scheme) return { error: `has the scheme ${url.protocol} but must be http, https, ws or wss` };
+      return { value: `${scheme}//${url.host}${url.pathname.replace(/\/+$/, '')}` };
+    },
+  },
+  token: {
+    env: 'NODEFLIGHT_TOKEN',
+    defaultText: 'none',
+    description: 'Bearer token presented to the collector.',
+    live: false,
+    parse: text,
+  },
+  service: {
+    env: 'NODEFLIGHT_SERVICE',
+    defaultText: '`name` in the nearest package.json, else the entry script\'s base name',
+    description: 'Service name the routes are grouped under.',
+    live: false,
+    parse(raw: string): Parsed<string> {
+      const v = raw.trim();
+      return v && v.length <= 128 ? { value: v } : { error: 'must be 1 to 128 characters' };
+    },
+  },
+  pathFilter: {
+    env: 'NODEFLIGHT_PATH_FILTER',
+    defaultText: '`.*`',
+    description: 'Regular expression; a request is recorded only if it matches the whole path (query string excluded), as JFR\'s `Pattern.matches`. Patterns that can backtrack catastrophically are refused.',
+    live: true,
+    parse(raw: string): Parsed<string> {
+      const c = compilePathFilter(raw);
+      return c.error ? { error: c.error } : { value: raw };
+    },
+  },
+  thresholdMs: {
+    env: 'NODEFLIGHT_THRESHOLD_MS',
+    defaultText: '`0`',
+    description: 'Record only requests that took at least this many milliseconds (fractions allowed).',
+    live: true,
+    parse: number(0, 3_600_000),
+  },
+  sampleRate: {
+    env: 'NODEFLIGHT_SAMPLE_RATE',
+    defaultText: '`1`',
+    description: 'Fraction of requests recorded, from 0 to 1; the others count as filtered.',
+    live: true,
+    parse: number(0, 1),
+  },
+  httpServer: {
+    env: 'NODEFLIGHT_HTTP_SERVER',
+    defaultText: '`1`',
+    description: 'Whether HTTP server requests are recorded (`1` or `0`).',
+    live: true,
+    parse(raw: string): Parsed<boolean> {
+      return raw === '1' || raw === 'true' ? { value: true } : raw === '0' || raw === 'false' ? { value: false } : { error: 'must be 1 or 0' };
+    },
+  },
+  routes: {
+    env: 'NODEFLIGHT_ROUTES',
+    defaultText: 'none',
+    description: 'Comma-separated route templates (`/users/:id/orders`) used to name routes before any other rule.',
+    live: false,
+    parse(raw: string): Parsed<string[]> {
+      const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+      const bad = list.find((t) => !t.startsWith('/'));
+      return bad ? { error: `template ${JSON.stringify(bad)} must start with /` } : { value: list };
+    },
+  },
+  bufferEvents: {
+    env: 'NODEFLIGHT_BUFFER_EVENTS',
+    defaultText: '`65536`',
+    description: 'Ring buffer capacity in events, rounded up to a power of two. When full, the oldest unsent event is overwritten and counted as dropped.',
+    live: false,
+    parse(raw: string): Parsed<number> {
+      const p = integer(16, MAX_BUFFER_EVENTS)(raw);
+      if ('error' in p) return p;
+      return { value: 2 ** Math.ceil(Math.log2(p.value)) };
+    },
+  },
+  flushMs: {
+    env: 'NODEFLIGHT_FLUSH_MS',
+    defaultText: '`250`',
+    description: 'How often, in milliseconds, recorded events are sent as one batch.',
+    live: false,
+    parse: integer(10, 60_000),
+  },
+  dump: {
+    env: 'NODEFLIGHT_DUMP',
+    defaultText: 'unset',
+    description: 'File written with the buffered recording (`.nfr`) when the process exits.',
+    live: false,
+    parse: text,
+  },
+  disabled: {
+    env: 'NODEFLIGHT_DISABLED',
+    defaultText: 'unset',
+    description: '`1` turns the agent into a no-op.',
+    live: false,
+    parse(raw: string): Parsed<boolean> {
+      return raw === '1' || raw === 'true' ? { value: true } : raw === '' || raw === '0' || raw === 'false' ? { value: false } : { error: 'must be 1 or 0' };
+    },
+  },
+} satisfies Record<string, SettingSpec<unknown>>;
+
+export type AgentSettingKey = keyof typeof agentSettings;
+export type AgentConfig = {
+  [K in AgentSettingKey]: (typeof agentSettings)[K] extends SettingSpec<infer T> ? T | undefined : never;
+};
+
+export const defaultLiveSettings: LiveSettings = Object.freeze({
+  pathFilter: '.*',
+  thresholdMs: 0,
+  sampleRate: 1,
+  httpServer: true,
+});
+
+export const liveSettingKeys = Object.keys(defaultLiveSettings) as Array<keyof LiveSettings>;
+
+/** Checks one value of a live setting as it arrives in JSON or msgpack (not as env text). */
+export function validateLiveValue(key: string, v: unknown): string | null {
+  switch (key) {
+    case 'pathFilter': {
+      if (typeof v !== 'string') return 'pathFilter must be a string';
+      return compilePathFilter(v).error ?? null;
+    }
+    case 'thresholdMs':
+      return typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 3_600_000 ? null : 'thresholdMs must be a number from 0 to 3600000';
+    case 'sampleRate':
+      return typeof v === 'number' && v >= 0 && v <= 1 ? null : 'sampleRate must be a number from 0 to 1';
+    case 'httpServer':
+      return typeof v === 'boolean' ? null : 'httpServer must be true or false';
+    default:
+      return `unknown setting ${JSON.stringify(key)}; known settings are ${liveSettingKeys.join(', ')}`;
+  }
+}
+
+/** Every error in a partial or whole settings map; an empty list means it is valid. */
+export function settingsErrors(v: unknown, whole: boolean): string[] {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return ['settings must be a JSON object'];
+  const errors: string[] = [];
+  for (const [k, val] of Object.entries(v)) {
+    const e = validateLiveValue(k, val);
+    if (e) errors.push(e);
+  }
+  if (whole) for (const k of liveSettingKeys) if (!(k in v)) errors.push(`${k} is missing`);
+  return errors;
+}
+
+export function validateLiveSettings(v: unknown): string | null {
+  return settingsErrors(v, true)[0] ?? null;
+}
