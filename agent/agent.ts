@@ -1,0 +1,121 @@
+// Wires the parts of a running agent: hooks -> recorder (ring) -> encoder -> transport.
+// The flush timer is the agent's only clock: it sweeps aborted requests, encodes what
+// the ring holds into batches and hands them to the transport.
+import type { Packr } from 'msgpackr';
+import { createEncoder } from '../protocol/codec.js';
+import { PROTOCOL_VERSION, type AgentIdentity, type CollectorMessage, type Counters, type EventColumns, type LiveSettings } from '../protocol/messages.js';
+import type { ResolvedConfig } from './config.js';
+import { BlockEncoder } from './encode.js';
+import { disable, type HookFamily } from './hooks/guard.js';
+import { hookHttpServer } from './hooks/http-server.js';
+import { createIdentity } from './identity.js';
+import { errorText, warnOnce } from './log.js';
+import { Recorder } from './recorder.js';
+import { Transport } from './transport.js';
+
+export interface Agent {
+  readonly identity: AgentIdentity;
+  readonly recorder: Recorder;
+  readonly transport: Transport | null;
+  counters(): Counters;
+  /** Encodes and queues what the ring holds; runs on the flush timer. */
+  flush(): void;
+  stop(): void;
+}
+
+const EMPTY_BLOCK: EventColumns = {
+  count: 0, strings: [], start: new Float64Array(0), duration: new Float64Array(0), method: new Uint32Array(0),
+  path: new Uint32Array(0), route: new Uint32Array(0), status: new Uint16Array(0), size: new Float64Array(0), flags: new Uint8Array(0),
+};
+
+export function startAgent(config: ResolvedConfig): Agent {
+  const identity = createIdentity(config.service);
+  const recorder = new Recorder(config.bufferEvents, config.routes, config.live);
+  const encoder = new BlockEncoder(recorder.ring, recorder.routes);
+  const packr: Packr = createEncoder();
+  const hooks: HookFamily[] = [hookHttpServer(recorder)];
+  let lastCounters = '';
+
+  const transport = config.collector === undefined ? null : new Transport(config.collector, config.token, {
+    hello: () => packr.pack({
+      t: 'hello', protocol: PROTOCOL_VERSION, ...identity, settings: recorder.settings, settingsVersion: recorder.settingsVersion,
+    }),
+    onMessage: (message: CollectorMessage) => onCollectorMessage(message),
+  });
+
+  function counters(): Counters {
+    return recorder.counters(transport?.sent ?? 0, transport?.inFlight ?? 0);
+  }
+
+  function applySettings(settings: LiveSettings, version: number): void {
+    const error = recorder.apply(settings, version);
+    if (error) warnOnce(`settings:${version}`, `rejected settings version ${version} from the collector: ${error}`);
+    transport?.sendNow(packr.pack({ t: 'settings-ack', version, ok: error === null, error }));
+  }
+
+  function onCollectorMessage(message: CollectorMessage): void {
+    if (message.t === 'welcome') {
+      if (message.settings !== null && message.settingsVersion !== recorder.settingsVersion) {
+        applySettings(message.settings, message.settingsVersion);
+      }
+    } else if (message.t === 'settings') {
+      applySettings(message.settings, message.version);
+    }
+  }
+
+  function flush(): void {
+    recorder.sweepAborted();
+    if (transport === null) return;
+    const { ring } = recorder;
+    while (ring.unsent > 0 && transport.hasRoom) {
+      const events = encoder.encode(ring.sendTail, ring.unsent);
+      ring.take(events.count);
+      sendBatch(events);
+    }
+    // Counters travel in batches; when nothing was recorded they still need to reach
+    // the collector (filtered requests, drops), so an empty batch carries them.
+    if (transport.connected && transport.idle) {
+      const c = counters();
+      const key = `${c.recorded} ${c.filtered} ${c.dropped} ${c.sent} ${c.hookErrors}`;
+      if (key !== lastCounters) sendBatch(EMPTY_BLOCK);
+    }
+    transport.pump();
+  }
+
+  function sendBatch(events: EventColumns): void {
+    const t = transport!;
+    const seq = t.takeSeq();
+    const c = recorder.counters(t.sent, t.inFlight + events.count);
+    lastCounters = `${c.recorded} ${c.filtered} ${c.dropped} ${c.sent} ${c.hookErrors}`;
+    t.push(seq, events.count, packr.pack({ t: 'batch', seq, counters: c, events }));
+  }
+
+  function safeFlush(): void {
+    try {
+      flush();
+    } catch (err) {
+      warnOnce('flush', `could not flush recorded events: ${errorText(err)}`);
+    }
+  }
+
+  const timer = setInterval(safeFlush, config.flushMs);
+  timer.unref();
+  // One last flush when the loop empties; the socket is unref'd, so this is best effort
+  // and never holds the process.
+  process.once('beforeExit', safeFlush);
+  transport?.start();
+
+  return {
+    identity,
+    recorder,
+    transport,
+    counters,
+    flush: safeFlush,
+    stop() {
+      clearInterval(timer);
+      process.removeListener('beforeExit', safeFlush);
+      for (const h of hooks) disable(h);
+      transport?.close();
+    },
+  };
+}

@@ -1,0 +1,50 @@
+// Reads every agent setting from the environment through the declared table in
+// protocol/settings.ts: nothing else in the agent reads process.env.
+import { agentSettings, defaultLiveSettings, type AgentConfig, type AgentSettingKey } from '../protocol/settings.js';
+import type { LiveSettings } from '../protocol/messages.js';
+import { warnOnce } from './log.js';
+
+export interface ResolvedConfig {
+  collector: string | undefined;
+  token: string | undefined;
+  service: string | undefined;
+  routes: string[];
+  bufferEvents: number;
+  flushMs: number;
+  dump: string | undefined;
+  disabled: boolean;
+  live: LiveSettings;
+}
+
+export function readConfig(env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
+  const raw: Partial<AgentConfig> = {};
+  for (const key of Object.keys(agentSettings) as AgentSettingKey[]) {
+    const spec = agentSettings[key];
+    const text = env[spec.env];
+    if (text === undefined || text === '') continue;
+    const parsed = spec.parse(text);
+    if ('error' in parsed) {
+      // The token's value is a secret: name the variable, never echo it.
+      const shown = key === 'token' ? '' : ` ${JSON.stringify(text.length > 80 ? text.slice(0, 80) + '...' : text)}`;
+      warnOnce(`config:${key}`, `${spec.env}${shown} ${parsed.error}; using the default (${spec.defaultText.replace(/`/g, '')})`);
+      continue;
+    }
+    (raw as Record<string, unknown>)[key] = parsed.value;
+  }
+  return {
+    collector: raw.collector,
+    token: raw.token,
+    service: raw.service,
+    routes: raw.routes ?? [],
+    bufferEvents: raw.bufferEvents ?? 65536,
+    flushMs: raw.flushMs ?? 250,
+    dump: raw.dump,
+    disabled: raw.disabled ?? false,
+    live: {
+      pathFilter: raw.pathFilter ?? defaultLiveSettings.pathFilter,
+      thresholdMs: raw.thresholdMs ?? defaultLiveSettings.thresholdMs,
+      sampleRate: raw.sampleRate ?? defaultLiveSettings.sampleRate,
+      httpServer: raw.httpServer ?? defaultLiveSettings.httpServer,
+    },
+  };
+}

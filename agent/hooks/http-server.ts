@@ -1,0 +1,26 @@
+// HTTP server requests: node:http's own channels time every request, and framework
+// channels (Fastify) tell which route matched. Express needs no channel: it leaves
+// the matched Route on the request, which the recorder reads at finish.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { channels } from '../channels.js';
+import { kRoute, type Recorder } from '../recorder.js';
+import { createFamily, enable, guarded, type HookFamily } from './guard.js';
+
+interface HttpMessage { request: IncomingMessage; response: ServerResponse }
+interface FastifyHandlerMessage { request?: { raw?: object }; route?: { url?: unknown } }
+
+export function hookHttpServer(recorder: Recorder): HookFamily {
+  const family = createFamily('http-server');
+  const onError = () => { recorder.hookErrors++; };
+  family.subscriptions.push(
+    [channels.httpServerRequestStart, guarded<HttpMessage>(family, onError, (m) => recorder.onStart(m.request, m.response))],
+    [channels.httpServerResponseFinish, guarded<HttpMessage>(family, onError, (m) => recorder.onFinish(m.request, m.response))],
+    [channels.fastifyHandlerStart, guarded<FastifyHandlerMessage>(family, onError, (m) => {
+      const raw = m.request?.raw as { [kRoute]?: number } | undefined;
+      const url = m.route?.url;
+      if (raw !== undefined && typeof url === 'string') raw[kRoute] = recorder.routes.frameworkId(url);
+    })],
+  );
+  enable(family);
+  return family;
+}

@@ -1,0 +1,30 @@
+// `node --import nodeflight/agent app.js`. Loading the agent must never change the
+// application: any failure here is one line on stderr and the agent stays off.
+// It runs once per process (a second --import/--require is a no-op) and only on the
+// main thread: workers inherit the preload flags but not the need for a second agent.
+import { isMainThread } from 'node:worker_threads';
+import { errorText, warnOnce } from './log.js';
+import type { Agent } from './agent.js';
+
+const key = Symbol.for('nodeflight.agent');
+const registry = globalThis as unknown as Record<symbol, Agent | 'off' | undefined>;
+
+if (isMainThread && registry[key] === undefined) {
+  registry[key] = 'off';
+  try {
+    const { readConfig } = await import('./config.js');
+    const config = readConfig();
+    if (!config.disabled) {
+      const { startAgent } = await import('./agent.js');
+      registry[key] = startAgent(config);
+    }
+  } catch (err) {
+    warnOnce('start', `the agent could not start and is off; the application is unaffected: ${errorText(err)}`);
+  }
+}
+
+/** The running agent of this process, if any (for tests, benchmarks and embedding). */
+export function currentAgent(): Agent | undefined {
+  const a = registry[key];
+  return typeof a === 'object' ? a : undefined;
+}

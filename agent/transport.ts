@@ -1,0 +1,198 @@
+// Streams encoded batches to the collector over one WebSocket and keeps them until
+// acknowledged, so that a collector that dies mid-stream loses nothing it was sent:
+//
+//   queue:  [ seq 7 | seq 8 | seq 9 | seq 10 ]      (encoded, awaiting ack)
+//             ^acked up to 6   ^written on this connection up to here
+//
+// On reconnect every queued batch is written again with its own sequence number; the
+// collector's welcome says which it already holds, and it ignores duplicates.
+// Bounded twice: the queue holds at most MAX_UNACKED_BYTES (past that the agent stops
+// taking events from the ring, where overflow is counted as dropped), and nothing more
+// is written while the socket's bufferedAmount is above MAX_SOCKET_BUFFERED.
+//
+// The socket and every timer are unref'd: an agent never keeps its host alive.
+import net from 'node:net';
+import tls from 'node:tls';
+import WebSocket from 'ws';
+import { createDecoder } from '../protocol/codec.js';
+import { CloseCode, INGEST_PATH, type CollectorMessage } from '../protocol/messages.js';
+import { MAX_COLLECTOR_FRAME_BYTES, validateCollectorMessage } from '../protocol/validate.js';
+import { errorText, warnOnce } from './log.js';
+
+export const MAX_UNACKED_BYTES = 8 * 1024 * 1024;
+export const MAX_SOCKET_BUFFERED = 1024 * 1024;
+const BACKOFF_BASE_MS = 250;
+const BACKOFF_CAP_MS = 30_000;
+
+interface Queued {
+  seq: number;
+  count: number;
+  bytes: Buffer;
+}
+
+export interface TransportHooks {
+  /** The hello message, encoded, for each new connection. */
+  hello(): Buffer;
+  onMessage(message: CollectorMessage): void;
+}
+
+function unrefConnect(options: net.NetConnectOpts & tls.ConnectionOptions & { secure?: boolean }): net.Socket {
+  const socket = options.secure ? tls.connect(options) : net.connect(options);
+  socket.unref();
+  return socket;
+}
+
+export class Transport {
+  private ws: WebSocket | null = null;
+  /** True between the collector's welcome and the connection's end. */
+  private ready = false;
+  private readonly queue: Queued[] = [];
+  private queueBytes = 0;
+  /** Index in `queue` of the next batch to write on the current connection. */
+  private written = 0;
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private readonly url: string;
+  private nextSeq = 1;
+  /** Events the collector acknowledged. */
+  sent = 0;
+  /** Events in queued batches. */
+  inFlight = 0;
+
+  constructor(base: string, private readonly token: string | undefined, private readonly hooks: TransportHooks) {
+    this.url = base + INGEST_PATH;
+  }
+
+  get connected(): boolean {
+    return this.ready;
+  }
+
+  get idle(): boolean {
+    return this.queue.length === 0;
+  }
+
+  /** Whether another batch may be queued now. */
+  get hasRoom(): boolean {
+    return this.queueBytes < MAX_UNACKED_BYTES;
+  }
+
+  start(): void {
+    this.connect();
+  }
+
+  /** The sequence number of the next batch; batches must be pushed in this order. */
+  takeSeq(): number {
+    return this.nextSeq++;
+  }
+
+  /** Queues an encoded batch and writes what the socket takes. */
+  push(seq: number, count: number, bytes: Buffer): void {
+    this.queue.push({ seq, count, bytes });
+    this.queueBytes += bytes.length;
+    this.inFlight += count;
+    this.pump();
+  }
+
+  /** Sends a message that is not kept for resending (acks of settings, dump data). */
+  sendNow(bytes: Buffer): boolean {
+    if (!this.ready || this.ws === null) return false;
+    this.ws.send(bytes);
+    return true;
+  }
+
+  /** Writes queued batches while the socket drains. */
+  pump(): void {
+    const ws = this.ws;
+    if (!this.ready || ws === null) return;
+    while (this.written < this.queue.length && ws.bufferedAmount < MAX_SOCKET_BUFFERED) {
+      ws.send(this.queue[this.written++]!.bytes);
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.ws?.close(CloseCode.goingAway, 'process exiting');
+  }
+
+  private acknowledge(seq: number): void {
+    let n = 0;
+    while (n < this.queue.length && this.queue[n]!.seq <= seq) {
+      const q = this.queue[n++]!;
+      this.sent += q.count;
+      this.inFlight -= q.count;
+      this.queueBytes -= q.bytes.length;
+    }
+    if (n === 0) return;
+    this.queue.splice(0, n);
+    this.written = Math.max(0, this.written - n);
+    this.pump();
+  }
+
+  private connect(): void {
+    if (this.closed) return;
+    const secure = this.url.startsWith('wss:');
+    const ws = new WebSocket(this.url, {
+      headers: this.token ? { authorization: `Bearer ${this.token}` } : {},
+      maxPayload: MAX_COLLECTOR_FRAME_BYTES,
+      perMessageDeflate: false,
+      handshakeTimeout: 10_000,
+      createConnection: (options: object) => unrefConnect({ ...(options as net.NetConnectOpts), secure }),
+    } as WebSocket.ClientOptions);
+    this.ws = ws;
+    const decoder = createDecoder();
+    ws.binaryType = 'nodebuffer';
+    ws.on('open', () => {
+      ws.send(this.hooks.hello());
+    });
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      let message: CollectorMessage | null = null;
+      try {
+        message = isBinary ? validateCollectorMessage(decoder.unpack(data)) : null;
+      } catch {
+        message = null;
+      }
+      if (message === null) {
+        warnOnce('bad-frame', 'ignored a malformed message from the collector');
+        return;
+      }
+      if (message.t === 'welcome') {
+        this.ready = true;
+        this.attempt = 0;
+        this.written = 0;
+        this.acknowledge(message.lastSeq);
+      } else if (message.t === 'ack') {
+        this.acknowledge(message.seq);
+      }
+      this.hooks.onMessage(message);
+      if (message.t === 'welcome') this.pump();
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      warnOnce(`refused:${res.statusCode}`, `the collector at ${this.url} refused the connection (HTTP ${res.statusCode}${res.statusCode === 401 ? ': wrong or missing NODEFLIGHT_TOKEN' : ''}); retrying`);
+      res.resume();
+      ws.terminate();
+    });
+    ws.on('error', (err: Error) => {
+      warnOnce(`error:${(err as NodeJS.ErrnoException).code ?? err.message}`, `cannot stream to the collector at ${this.url} (${errorText(err)}); recording in-process and retrying`);
+    });
+    ws.on('close', (code: number, reason: Buffer) => {
+      if (this.ws === ws) this.ws = null;
+      this.ready = false;
+      if (code >= 4000) warnOnce(`close:${code}`, `the collector closed the stream (${code} ${reason.toString()}); retrying`);
+      this.scheduleReconnect();
+    });
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed || this.retryTimer) return;
+    // Full jitter: agents restarted together do not reconnect in lockstep.
+    const cap = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(this.attempt, 16));
+    this.attempt++;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.connect();
+    }, 50 + Math.random() * cap);
+    this.retryTimer.unref();
+  }
+}
