@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+import { readConfig } from '../agent/config.js';
+import { agentSettings } from '../protocol/settings.js';
+import { cleanEnv, repoRoot } from './helpers/service-process.js';
+
+test('every setting of the declared table is read from its variable', () => {
+  const c = readConfig({
+    NODEFLIGHT_COLLECTOR: 'http://127.0.0.1:9/', NODEFLIGHT_TOKEN: 't', NODEFLIGHT_SERVICE: 'svc', NODEFLIGHT_PATH_FILTER: '/api/.*',
+    NODEFLIGHT_THRESHOLD_MS: '2.5', NODEFLIGHT_SAMPLE_RATE: '0.5', NODEFLIGHT_HTTP_SERVER: '0', NODEFLIGHT_ROUTES: '/a/:id, /b/*',
+    NODEFLIGHT_BUFFER_EVENTS: '1000', NODEFLIGHT_FLUSH_MS: '100', NODEFLIGHT_DUMP: '/tmp/x.nfr', NODEFLIGHT_DISABLED: '0',
+  });
+  assert.deepEqual(c, {
+    collector: 'ws://127.0.0.1:9', token: 't', service: 'svc', routes: ['/a/:id', '/b/*'], bufferEvents: 1024, flushMs: 100,
+    dump: '/tmp/x.nfr', disabled: false, live: { pathFilter: '/api/.*', thresholdMs: 2.5, sampleRate: 0.5, httpServer: false },
+  });
+  assert.equal(Object.keys(agentSettings).length, 12, 'a new setting needs a line in this test and in the README');
+});
+
+test('a bad value is one [nodeflight] line on stderr and the default is used; the app still runs', () => {
+  const r = spawnSync(process.execPath, ['--import', 'nodeflight/agent', '-e', 'console.log("app ran")'], {
+    cwd: repoRoot,
+    env: cleanEnv({ NODEFLIGHT_BUFFER_EVENTS: 'lots', NODEFLIGHT_PATH_FILTER: '/api/(', NODEFLIGHT_COLLECTOR: 'ftp://x', NODEFLIGHT_TOKEN: 'secret-token' }),
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0);
+  assert.equal(r.stdout, 'app ran\n');
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 3, r.stderr);
+  for (const l of lines) assert.match(l, /^\[nodeflight\] NODEFLIGHT_\w+ .*using the default/);
+  assert.ok(!r.stderr.includes('    at '), 'no stack trace');
+  assert.ok(!r.stderr.includes('secret-token'));
+});
