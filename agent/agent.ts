@@ -1,7 +1,9 @@
 // Wires the parts of a running agent: hooks -> recorder (ring) -> encoder -> transport.
 // The flush timer is the agent's only clock: it sweeps aborted requests, encodes what
 // the ring holds into batches and hands them to the transport.
+import { performance } from 'node:perf_hooks';
 import type { Packr } from 'msgpackr';
+import { writeRecordingSync } from '../recording/writer.js';
 import { createEncoder } from '../protocol/codec.js';
 import { PROTOCOL_VERSION, type AgentIdentity, type CollectorMessage, type Counters, type EventColumns, type LiveSettings } from '../protocol/messages.js';
 import type { ResolvedConfig } from './config.js';
@@ -20,6 +22,8 @@ export interface Agent {
   counters(): Counters;
   /** Encodes and queues what the ring holds; runs on the flush timer. */
   flush(): void;
+  /** Every event still held in the ring (sent or not) that ended within `lastMs` (0: all), as blocks. */
+  snapshot(lastMs: number): EventColumns[];
   stop(): void;
 }
 
@@ -98,11 +102,42 @@ export function startAgent(config: ResolvedConfig): Agent {
     }
   }
 
+  function snapshot(lastMs: number): EventColumns[] {
+    const { ring } = recorder;
+    let from = ring.oldest;
+    if (lastMs > 0) {
+      // Rows are written when requests finish, so end times ascend through the ring.
+      const cutoff = performance.now() - lastMs;
+      while (from < ring.head) {
+        const i = from % ring.capacity;
+        if (ring.start[i]! + ring.duration[i]! >= cutoff) break;
+        from++;
+      }
+    }
+    const blocks: EventColumns[] = [];
+    while (from < ring.head) {
+      const block = encoder.encode(from, ring.head - from);
+      blocks.push(block);
+      from += block.count;
+    }
+    return blocks;
+  }
+
+  function dumpOnExit(): void {
+    try {
+      recorder.sweepAborted();
+      writeRecordingSync(config.dump!, { source: 'agent', agents: [{ identity, counters: counters(), blocks: snapshot(0) }] });
+    } catch (err) {
+      warnOnce('dump', `could not write NODEFLIGHT_DUMP ${config.dump}: ${errorText(err)}`);
+    }
+  }
+
   const timer = setInterval(safeFlush, config.flushMs);
   timer.unref();
   // One last flush when the loop empties; the socket is unref'd, so this is best effort
   // and never holds the process.
   process.once('beforeExit', safeFlush);
+  if (config.dump !== undefined) process.once('exit', dumpOnExit);
   transport?.start();
 
   return {
@@ -111,9 +146,11 @@ export function startAgent(config: ResolvedConfig): Agent {
     transport,
     counters,
     flush: safeFlush,
+    snapshot,
     stop() {
       clearInterval(timer);
       process.removeListener('beforeExit', safeFlush);
+      process.removeListener('exit', dumpOnExit);
       for (const h of hooks) disable(h);
       transport?.close();
     },

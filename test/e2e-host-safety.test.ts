@@ -1,0 +1,42 @@
+// The host application never notices the agent: a refused token or an unreachable
+// collector leaves its responses, stdout and exit untouched.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { startCollectorProcess } from './helpers/collector-process.js';
+import { getJson, hit } from './helpers/http.js';
+import { startService } from './helpers/service-process.js';
+
+test('a wrong token is refused before the upgrade; the app serves as before', async (t) => {
+  const collector = await startCollectorProcess({ token: 'right-token' });
+  t.after(() => collector.stop());
+  const svc = await startService('http-app.mjs', { env: { NODEFLIGHT_COLLECTOR: collector.url, NODEFLIGHT_TOKEN: 'wrong-token', NODEFLIGHT_FLUSH_MS: '50' } });
+  t.after(() => svc.stop());
+  const statuses = await hit(svc.url, Array.from({ length: 20 }, (_, i) => `/orders/${i}`));
+  assert.deepEqual(statuses, Array(20).fill(200));
+  const deadline = Date.now() + 5000;
+  while (!svc.stderr().includes('401') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+  assert.match(svc.stderr(), /^\[nodeflight\] .*refused the connection \(HTTP 401: wrong or missing NODEFLIGHT_TOKEN\)/m);
+  assert.ok(!svc.stderr().includes('wrong-token') && !svc.stderr().includes('right-token'), 'tokens are never printed');
+  const { body } = await getJson(`${collector.url}/v1/overview`);
+  assert.equal(body.agents, 0);
+  assert.equal(svc.stdout(), svc.stdout().split('\n')[0] + '\n', 'nothing but the app\'s own line on stdout');
+});
+
+test('with an unreachable collector the app still exits by itself, with its stdout untouched', async () => {
+  const svc = await startService('http-app.mjs', {
+    env: { NODEFLIGHT_COLLECTOR: 'http://127.0.0.1:1', NODEFLIGHT_FLUSH_MS: '20', EXIT_AFTER: '50' },
+  });
+  const code = await Promise.race([svc.exited, new Promise((r) => setTimeout(() => r('still running after 10 s'), 10_000))]);
+  if (code !== 0) await svc.stop();
+  assert.equal(code, 0);
+  assert.match(svc.stdout(), /^listening \d+\ndone\n$/);
+  assert.match(svc.stderr(), /^\[nodeflight\] cannot stream to the collector at ws:\/\/127\.0\.0\.1:1\/v1\/ingest .*ECONNREFUSED.*$/m);
+  assert.equal(svc.stderr().trim().split('\n').length, 1, 'said once');
+});
+
+test('with no collector configured the app exits by itself and nothing is printed', async () => {
+  const svc = await startService('http-app.mjs', { env: { EXIT_AFTER: '10' } });
+  assert.equal(await svc.exited, 0);
+  assert.match(svc.stdout(), /^listening \d+\ndone\n$/);
+  assert.equal(svc.stderr(), '');
+});
