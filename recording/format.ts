@@ -1,0 +1,110 @@
+// The recording file format (`.nfr`), version 1: what a file holds and how a record
+// is checked. The writer and the reader both go through the checks below, so nothing
+// is written that the reader would refuse.
+//
+// A recording is a msgpack stream: msgpack values written one after the other, with
+// no framing of their own, each encoded by protocol/codec.ts (typed-array columns
+// are single binary blobs, maps are self-describing). Offsets below are byte offsets
+// in the file, which is how damage is reported.
+//
+//   offset 0   header   { format: 'nodeflight-recording', version: 1,
+//                         createdAt: <ms since the epoch>, source: 'agent' | 'collector' }
+//   ...        agent    { t: 'agent', agentId, service, host, pid, nodeVersion,
+//                         agentVersion, startTime, counters: Counters }
+//   ...        events   { t: 'events', agentId, events: EventColumns }
+//   ...        (agent and events records in any order, as often as needed)
+//
+// - An `agent` record says who recorded and what it had lost by then: its counters
+//   (recorded, filtered, dropped, sent, buffered, hookErrors) let a recording alone
+//   explain its gaps, as JFR's jdk.DataLoss does. An agent may appear again with
+//   later counters; the last one counts.
+// - An `events` record holds at most MAX_BLOCK_EVENTS rows, self-contained (its own
+//   string table), for an agent introduced by an earlier `agent` record.
+// - A record whose `t` this version does not know is skipped, so that new record types
+//   can be added without a version bump; a change to an existing record bumps `version`.
+// - A file cut anywhere is readable up to the last whole record, which is what a
+//   process killed while dumping leaves behind.
+import type { AgentIdentity, Counters, EventColumns } from '../protocol/messages.js';
+import { validateColumns, validateCounters } from '../protocol/validate.js';
+
+export const RECORDING_FORMAT = 'nodeflight-recording';
+export const RECORDING_VERSION = 1;
+/** A record larger than this is damage: it bounds what a reader buffers for a bad length. */
+export const MAX_RECORD_BYTES = 64 * 1024 * 1024;
+
+export type RecordingSource = 'agent' | 'collector';
+
+export interface RecordingHeader {
+  format: typeof RECORDING_FORMAT;
+  version: number;
+  /** Wall-clock time the file was started, ms since the epoch. */
+  createdAt: number;
+  source: RecordingSource;
+}
+
+export interface AgentRecord extends AgentIdentity {
+  t: 'agent';
+  counters: Counters;
+}
+
+export interface EventsRecord {
+  t: 'events';
+  agentId: string;
+  events: EventColumns;
+}
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v);
+}
+
+export function headerError(v: unknown): string | null {
+  if (!isObj(v) || v.format !== RECORDING_FORMAT) return 'not a nodeflight recording (no header)';
+  if (v.version !== RECORDING_VERSION) {
+    return `unsupported recording version ${JSON.stringify(v.version)} (this nodeflight reads version ${RECORDING_VERSION})`;
+  }
+  if (typeof v.createdAt !== 'number' || !(v.createdAt > 0)) return 'header.createdAt must be a time in ms since the epoch';
+  if (v.source !== 'agent' && v.source !== 'collector') return 'header.source must be "agent" or "collector"';
+  return null;
+}
+
+const identityStrings = ['agentId', 'service', 'host', 'nodeVersion', 'agentVersion'] as const;
+
+// The same limits as the hello message in protocol/validate.ts, which does not export
+// its identity check on its own.
+function identityError(o: Obj): string | null {
+  for (const k of identityStrings) {
+    const s = o[k];
+    if (typeof s !== 'string' || s.length > 256) return `agent.${k} must be a string of at most 256 characters`;
+  }
+  if (o.agentId === '') return 'agent.agentId must not be empty';
+  if (!Number.isSafeInteger(o.pid) || (o.pid as number) < 0) return 'agent.pid must be a non-negative integer';
+  if (typeof o.startTime !== 'number' || !Number.isFinite(o.startTime)) return 'agent.startTime must be a number';
+  return null;
+}
+
+export type RecordCheck =
+  | { record: AgentRecord | EventsRecord }
+  | { error: string }
+  /** A record type from a later minor revision of the format. */
+  | { skip: true };
+
+/** Checks a record after the header; `agents` holds the ids introduced so far. */
+export function checkRecord(v: unknown, agents: ReadonlySet<string>): RecordCheck {
+  if (!isObj(v) || typeof v.t !== 'string') return { error: 'not a nodeflight record: expected a map with a type field t' };
+  let e: string | null;
+  switch (v.t) {
+    case 'agent':
+      e = identityError(v) ?? validateCounters(v.counters);
+      return e ? { error: `not a nodeflight record: ${e}` } : { record: v as unknown as AgentRecord };
+    case 'events':
+      if (typeof v.agentId !== 'string' || !agents.has(v.agentId)) {
+        return { error: `not a nodeflight record: events for agent ${JSON.stringify(String(v.agentId)).slice(0, 80)}, which no earlier agent record introduced` };
+      }
+      e = validateColumns(v.events);
+      return e ? { error: `not a nodeflight record: ${e}` } : { record: v as unknown as EventsRecord };
+    default:
+      return { skip: true };
+  }
+}
