@@ -1,0 +1,100 @@
+// The collector: WebSocket ingest, per-route aggregation, REST API and /metrics on one
+// HTTP server. `nodeflight collector` runs it from the command line (cli.ts).
+//
+//   agents --ws /v1/ingest--> ingest --> aggregator (routes, recent events) --> api, metrics
+//                                \--> agent registry ------------------------/
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { AgentRegistry } from './agents.js';
+import { Aggregator } from './aggregator.js';
+import { createApi } from './api.js';
+import { createTokenCheck } from './auth.js';
+import { resolveConfig, type ConfigOptions } from './config.js';
+import { initHistograms } from './histogram.js';
+import { attachIngest } from './ingest.js';
+import { rawErrorResponse } from './respond.js';
+
+export { ConfigError } from './config.js';
+
+export interface CollectorOptions extends ConfigOptions {
+  /** Wall-clock milliseconds since the epoch; tests inject one to drive intervals and rates. */
+  clock?: () => number;
+}
+
+export interface Collector {
+  /** `http://host:port`, with the real port when 0 was asked for. */
+  url: string;
+  host: string;
+  port: number;
+  dataDir: string | undefined;
+  /** Closes agent connections (code 1001), stops listening, frees the histograms. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a collector. Options fall back to NODEFLIGHT_COLLECTOR_HOST, _PORT, _TOKEN and
+ * _DATA_DIR, then to 127.0.0.1:8081. Throws a ConfigError for a bad value, and for a
+ * non-loopback host without a token.
+ */
+export async function startCollector(opts: CollectorOptions = {}): Promise<Collector> {
+  const config = resolveConfig(opts, process.env);
+  await initHistograms();
+  const clock = opts.clock ?? Date.now;
+  const agents = new AgentRegistry(config.maxAgents);
+  const aggregator = new Aggregator(config.maxRoutes, config.maxRecentEvents);
+  const checkToken = createTokenCheck(config.token);
+
+  const server = createServer();
+  const ingest = attachIngest(server, { agents, aggregator, checkToken, clock });
+  server.on('request', createApi({ agents, aggregator, ingest, checkToken, clock, startedAt: clock() }));
+  server.on('clientError', onClientError);
+  try {
+    await listen(server, config.port, config.host);
+  } catch (err) {
+    aggregator.destroy();
+    throw err;
+  }
+  const { port } = server.address() as AddressInfo;
+  const urlHost = config.host.includes(':') && !config.host.startsWith('[') ? `[${config.host}]` : config.host;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${urlHost}:${port}`,
+    host: config.host,
+    port,
+    dataDir: config.dataDir,
+    close() {
+      closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await ingest.close();
+        server.closeAllConnections();
+        await stopped;
+        aggregator.destroy();
+      })();
+      return closing;
+    },
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Requests Node cannot parse get a JSON error too, not a bare 400. */
+function onClientError(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const response = err.code === 'HPE_HEADER_OVERFLOW'
+    ? rawErrorResponse(431, 'request headers are too large')
+    : rawErrorResponse(400, `malformed HTTP request: ${err.message}`);
+  socket.end(response);
+}

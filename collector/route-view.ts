@@ -1,0 +1,66 @@
+// The JSON form of a route, as /v1/routes and /v1/routes/:id answer it.
+import type { Aggregator } from './aggregator.js';
+import {
+  encodeCompressed, latencyMs, percentileDistribution, type LatencyMs, type PercentilePoint,
+} from './histogram.js';
+import { ABORTED, COUNT, STATUS, firstIntervalOf, type IntervalPoint, type RouteStats } from './route-stats.js';
+
+export interface RouteJson {
+  id: string;
+  service: string;
+  method: string;
+  route: string;
+  count: number;
+  rate: { m1: number; m5: number; m15: number };
+  status: Record<string, number>;
+  aborted: number;
+  /** null when the route had no events in the window. */
+  latencyMs: LatencyMs | null;
+}
+
+export interface RouteDetailJson extends RouteJson {
+  histogram: PercentilePoint[];
+  hdr: string;
+  intervals: IntervalPoint[];
+}
+
+const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+
+/** The statuses of a counter row; `unknown` (outside 100-599) appears only when it happened. */
+export function statusCounts(counts: Float64Array): Record<string, number> {
+  const status: Record<string, number> = {};
+  STATUS_CLASSES.forEach((name, i) => (status[name] = counts[STATUS + 1 + i]!));
+  if (counts[STATUS]! > 0) status.unknown = counts[STATUS]!;
+  return status;
+}
+
+/**
+ * The route over the last `windowMs` (undefined: since start). Leaves the merged
+ * histogram in `agg.scratch` for the caller.
+ */
+export function routeJson(agg: Aggregator, r: RouteStats, now: number, windowMs: number | undefined): RouteJson {
+  r.advance(now);
+  const counts = agg.scratchCounts;
+  r.collect(windowMs === undefined ? null : firstIntervalOf(now, windowMs), agg.scratch, counts);
+  return {
+    id: r.id,
+    service: r.service,
+    method: r.method,
+    route: r.route,
+    count: counts[COUNT]!,
+    rate: { m1: r.meter.m1, m5: r.meter.m5, m15: r.meter.m15 },
+    status: statusCounts(counts),
+    aborted: counts[ABORTED]!,
+    latencyMs: counts[COUNT] === 0 ? null : latencyMs(agg.scratch),
+  };
+}
+
+export function routeDetailJson(agg: Aggregator, r: RouteStats, now: number, windowMs: number | undefined): RouteDetailJson {
+  const summary = routeJson(agg, r, now, windowMs);
+  return {
+    ...summary,
+    histogram: percentileDistribution(agg.scratch),
+    hdr: encodeCompressed(agg.scratch),
+    intervals: r.intervals(windowMs === undefined ? null : firstIntervalOf(now, windowMs), now),
+  };
+}
