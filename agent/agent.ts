@@ -13,12 +13,12 @@ import { hookHttpServer } from './hooks/http-server.js';
 import { createIdentity } from './identity.js';
 import { errorText, warnOnce } from './log.js';
 import { Recorder } from './recorder.js';
-import { Transport } from './transport.js';
+import { TransportClient } from './transport-client.js';
 
 export interface Agent {
   readonly identity: AgentIdentity;
   readonly recorder: Recorder;
-  readonly transport: Transport | null;
+  readonly transport: TransportClient | null;
   counters(): Counters;
   /** Encodes and queues what the ring holds; runs on the flush timer. */
   flush(): void;
@@ -40,20 +40,20 @@ export function startAgent(config: ResolvedConfig): Agent {
   const hooks: HookFamily[] = [hookHttpServer(recorder)];
   let lastCounters = '';
 
-  const transport = config.collector === undefined ? null : new Transport(config.collector, config.token, {
-    hello: () => packr.pack({
-      t: 'hello', protocol: PROTOCOL_VERSION, ...identity, settings: recorder.settings, settingsVersion: recorder.settingsVersion,
-    }),
-    onMessage: (message: CollectorMessage) => onCollectorMessage(message),
+  const hello = (): Uint8Array => packr.pack({
+    t: 'hello', protocol: PROTOCOL_VERSION, ...identity, settings: recorder.settings, settingsVersion: recorder.settingsVersion,
   });
+  const transport = config.collector === undefined ? null
+    : new TransportClient(config.collector, config.token, hello(), (message) => onCollectorMessage(message));
 
   function counters(): Counters {
-    return recorder.counters(transport?.sent ?? 0, transport?.inFlight ?? 0);
+    return recorder.counters(transport?.sent ?? 0, transport?.inFlight ?? 0, transport?.lost ?? 0);
   }
 
   function applySettings(settings: LiveSettings, version: number): void {
     const error = recorder.apply(settings, version);
     if (error) warnOnce(`settings:${version}`, `rejected settings version ${version} from the collector: ${error}`);
+    else transport?.setHello(hello());
     transport?.sendNow(packr.pack({ t: 'settings-ack', version, ok: error === null, error }));
   }
 
@@ -83,13 +83,12 @@ export function startAgent(config: ResolvedConfig): Agent {
       const key = `${c.recorded} ${c.filtered} ${c.dropped} ${c.sent} ${c.hookErrors}`;
       if (key !== lastCounters) sendBatch(EMPTY_BLOCK);
     }
-    transport.pump();
   }
 
   function sendBatch(events: EventColumns): void {
     const t = transport!;
     const seq = t.takeSeq();
-    const c = recorder.counters(t.sent, t.inFlight + events.count);
+    const c = recorder.counters(t.sent, t.inFlight + events.count, t.lost);
     lastCounters = `${c.recorded} ${c.filtered} ${c.dropped} ${c.sent} ${c.hookErrors}`;
     t.push(seq, events.count, packr.pack({ t: 'batch', seq, counters: c, events }));
   }
@@ -132,13 +131,16 @@ export function startAgent(config: ResolvedConfig): Agent {
     }
   }
 
+  // When the loop empties: one last flush, and a bounded wait for its acknowledgement.
+  function flushBeforeExit(): void {
+    safeFlush();
+    transport?.drainBeforeExit();
+  }
+
   const timer = setInterval(safeFlush, config.flushMs);
   timer.unref();
-  // One last flush when the loop empties; the socket is unref'd, so this is best effort
-  // and never holds the process.
-  process.once('beforeExit', safeFlush);
+  process.once('beforeExit', flushBeforeExit);
   if (config.dump !== undefined) process.once('exit', dumpOnExit);
-  transport?.start();
 
   return {
     identity,
@@ -149,7 +151,7 @@ export function startAgent(config: ResolvedConfig): Agent {
     snapshot,
     stop() {
       clearInterval(timer);
-      process.removeListener('beforeExit', safeFlush);
+      process.removeListener('beforeExit', flushBeforeExit);
       process.removeListener('exit', dumpOnExit);
       for (const h of hooks) disable(h);
       transport?.close();

@@ -1,10 +1,13 @@
-// `node --import nodeflight/agent app.js`. Loading the agent must never change the
-// application: any failure here is one line on stderr and the agent stays off.
-// It runs once per process (a second --import/--require is a no-op) and only on the
-// main thread: workers inherit the preload flags but not the need for a second agent.
+// `node --import nodeflight/agent app.js` (and, through require.cjs, --require).
+// Loading the agent must never change the application: any failure here is one line
+// on stderr and the agent stays off. It runs once per process (a second preload is a
+// no-op) and only on the main thread: workers inherit the preload flags, not the need
+// for a second agent. No top-level await, so that CommonJS can require() this module
+// synchronously on the Node lines that allow it.
 import { isMainThread } from 'node:worker_threads';
+import { startAgent, type Agent } from './agent.js';
+import { readConfig } from './config.js';
 import { errorText, warnOnce } from './log.js';
-import type { Agent } from './agent.js';
 
 const key = Symbol.for('nodeflight.agent');
 const registry = globalThis as unknown as Record<symbol, Agent | 'off' | undefined>;
@@ -12,12 +15,8 @@ const registry = globalThis as unknown as Record<symbol, Agent | 'off' | undefin
 if (isMainThread && registry[key] === undefined) {
   registry[key] = 'off';
   try {
-    const { readConfig } = await import('./config.js');
     const config = readConfig();
-    if (!config.disabled) {
-      const { startAgent } = await import('./agent.js');
-      registry[key] = startAgent(config);
-    }
+    if (!config.disabled) registry[key] = startAgent(config);
   } catch (err) {
     warnOnce('start', `the agent could not start and is off; the application is unaffected: ${errorText(err)}`);
   }

@@ -6,40 +6,38 @@
 //
 // On reconnect every queued batch is written again with its own sequence number; the
 // collector's welcome says which it already holds, and it ignores duplicates.
-// Bounded twice: the queue holds at most MAX_UNACKED_BYTES (past that the agent stops
+// Bounded twice: the main thread queues at most MAX_UNACKED_BYTES (past that it stops
 // taking events from the ring, where overflow is counted as dropped), and nothing more
 // is written while the socket's bufferedAmount is above MAX_SOCKET_BUFFERED.
 //
-// The socket and every timer are unref'd: an agent never keeps its host alive.
-import net from 'node:net';
-import tls from 'node:tls';
+// This runs inside the agent's worker thread (transport-worker.ts): a pending write to a
+// collector that stopped reading, a connect to a black-holed address or a slow DNS
+// lookup are libuv requests, which keep a loop alive even when their socket is
+// unref'd. In an unref'd worker they can never hold the host's process.
 import WebSocket from 'ws';
 import { createDecoder } from '../protocol/codec.js';
 import { CloseCode, INGEST_PATH, type CollectorMessage } from '../protocol/messages.js';
 import { MAX_COLLECTOR_FRAME_BYTES, validateCollectorMessage } from '../protocol/validate.js';
-import { errorText, warnOnce } from './log.js';
+import { errorText } from './log.js';
+import { MAX_SOCKET_BUFFERED } from './transport-messages.js';
 
-export const MAX_UNACKED_BYTES = 8 * 1024 * 1024;
-export const MAX_SOCKET_BUFFERED = 1024 * 1024;
 const BACKOFF_BASE_MS = 250;
 const BACKOFF_CAP_MS = 30_000;
 
 interface Queued {
   seq: number;
   count: number;
-  bytes: Buffer;
+  bytes: Uint8Array;
 }
 
 export interface TransportHooks {
   /** The hello message, encoded, for each new connection. */
-  hello(): Buffer;
+  hello(): Uint8Array;
   onMessage(message: CollectorMessage): void;
-}
-
-function unrefConnect(options: net.NetConnectOpts & tls.ConnectionOptions & { secure?: boolean }): net.Socket {
-  const socket = options.secure ? tls.connect(options) : net.connect(options);
-  socket.unref();
-  return socket;
+  /** Batches holding `events` events and `bytes` bytes were acknowledged. */
+  onAcked(events: number, bytes: number): void;
+  onConnected(connected: boolean): void;
+  warn(key: string, text: string): void;
 }
 
 export class Transport {
@@ -47,58 +45,30 @@ export class Transport {
   /** True between the collector's welcome and the connection's end. */
   private ready = false;
   private readonly queue: Queued[] = [];
-  private queueBytes = 0;
   /** Index in `queue` of the next batch to write on the current connection. */
   private written = 0;
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private readonly url: string;
-  private nextSeq = 1;
-  /** Events the collector acknowledged. */
-  sent = 0;
-  /** Events in queued batches. */
-  inFlight = 0;
 
   constructor(base: string, private readonly token: string | undefined, private readonly hooks: TransportHooks) {
     this.url = base + INGEST_PATH;
-  }
-
-  get connected(): boolean {
-    return this.ready;
-  }
-
-  get idle(): boolean {
-    return this.queue.length === 0;
-  }
-
-  /** Whether another batch may be queued now. */
-  get hasRoom(): boolean {
-    return this.queueBytes < MAX_UNACKED_BYTES;
   }
 
   start(): void {
     this.connect();
   }
 
-  /** The sequence number of the next batch; batches must be pushed in this order. */
-  takeSeq(): number {
-    return this.nextSeq++;
-  }
-
-  /** Queues an encoded batch and writes what the socket takes. */
-  push(seq: number, count: number, bytes: Buffer): void {
+  /** Queues an encoded batch (in sequence order) and writes what the socket takes. */
+  push(seq: number, count: number, bytes: Uint8Array): void {
     this.queue.push({ seq, count, bytes });
-    this.queueBytes += bytes.length;
-    this.inFlight += count;
     this.pump();
   }
 
   /** Sends a message that is not kept for resending (acks of settings, dump data). */
-  sendNow(bytes: Buffer): boolean {
-    if (!this.ready || this.ws === null) return false;
-    this.ws.send(bytes);
-    return true;
+  sendNow(bytes: Uint8Array): void {
+    if (this.ready && this.ws !== null) this.ws.send(bytes);
   }
 
   /** Writes queued batches while the socket drains. */
@@ -118,28 +88,28 @@ export class Transport {
 
   private acknowledge(seq: number): void {
     let n = 0;
+    let events = 0;
+    let bytes = 0;
     while (n < this.queue.length && this.queue[n]!.seq <= seq) {
       const q = this.queue[n++]!;
-      this.sent += q.count;
-      this.inFlight -= q.count;
-      this.queueBytes -= q.bytes.length;
+      events += q.count;
+      bytes += q.bytes.length;
     }
     if (n === 0) return;
     this.queue.splice(0, n);
     this.written = Math.max(0, this.written - n);
+    this.hooks.onAcked(events, bytes);
     this.pump();
   }
 
   private connect(): void {
     if (this.closed) return;
-    const secure = this.url.startsWith('wss:');
     const ws = new WebSocket(this.url, {
       headers: this.token ? { authorization: `Bearer ${this.token}` } : {},
       maxPayload: MAX_COLLECTOR_FRAME_BYTES,
       perMessageDeflate: false,
       handshakeTimeout: 10_000,
-      createConnection: (options: object) => unrefConnect({ ...(options as net.NetConnectOpts), secure }),
-    } as WebSocket.ClientOptions);
+    });
     this.ws = ws;
     const decoder = createDecoder();
     ws.binaryType = 'nodebuffer';
@@ -154,13 +124,14 @@ export class Transport {
         message = null;
       }
       if (message === null) {
-        warnOnce('bad-frame', 'ignored a malformed message from the collector');
+        this.hooks.warn('bad-frame', 'ignored a malformed message from the collector');
         return;
       }
       if (message.t === 'welcome') {
         this.ready = true;
         this.attempt = 0;
         this.written = 0;
+        this.hooks.onConnected(true);
         this.acknowledge(message.lastSeq);
       } else if (message.t === 'ack') {
         this.acknowledge(message.seq);
@@ -169,17 +140,18 @@ export class Transport {
       if (message.t === 'welcome') this.pump();
     });
     ws.on('unexpected-response', (_req, res) => {
-      warnOnce(`refused:${res.statusCode}`, `the collector at ${this.url} refused the connection (HTTP ${res.statusCode}${res.statusCode === 401 ? ': wrong or missing NODEFLIGHT_TOKEN' : ''}); retrying`);
+      this.hooks.warn(`refused:${res.statusCode}`, `the collector at ${this.url} refused the connection (HTTP ${res.statusCode}${res.statusCode === 401 ? ': wrong or missing NODEFLIGHT_TOKEN' : ''}); retrying`);
       res.resume();
       ws.terminate();
     });
     ws.on('error', (err: Error) => {
-      warnOnce(`error:${(err as NodeJS.ErrnoException).code ?? err.message}`, `cannot stream to the collector at ${this.url} (${errorText(err)}); recording in-process and retrying`);
+      this.hooks.warn(`error:${(err as NodeJS.ErrnoException).code ?? err.message}`, `cannot stream to the collector at ${this.url} (${errorText(err)}); recording in-process and retrying`);
     });
     ws.on('close', (code: number, reason: Buffer) => {
       if (this.ws === ws) this.ws = null;
+      if (this.ready) this.hooks.onConnected(false);
       this.ready = false;
-      if (code >= 4000) warnOnce(`close:${code}`, `the collector closed the stream (${code} ${reason.toString()}); retrying`);
+      if (code >= 4000) this.hooks.warn(`close:${code}`, `the collector closed the stream (${code} ${reason.toString()}); retrying`);
       this.scheduleReconnect();
     });
   }
@@ -193,6 +165,5 @@ export class Transport {
       this.retryTimer = null;
       this.connect();
     }, 50 + Math.random() * cap);
-    this.retryTimer.unref();
   }
 }

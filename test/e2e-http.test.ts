@@ -42,9 +42,10 @@ test('every request becomes one event; counts, statuses and percentiles per rout
   assert.equal(sleep.count, 40);
   assert.equal(sleep.status['2xx'], 40);
   // Server-side durations: never less than the sleep, and the two modes stay apart.
-  assert.ok(sleep.latencyMs.min >= 4.9, `min ${sleep.latencyMs.min}`);
-  assert.ok(sleep.latencyMs.p50 >= 4.9 && sleep.latencyMs.p50 < 40, `p50 ${sleep.latencyMs.p50}`);
-  assert.ok(sleep.latencyMs.p99 >= 39.9, `p99 ${sleep.latencyMs.p99}`);
+  // libuv starts a timer from its cached loop time, so it can fire a little under its delay.
+  assert.ok(sleep.latencyMs.min >= 4, `min ${sleep.latencyMs.min}`);
+  assert.ok(sleep.latencyMs.p50 >= 4 && sleep.latencyMs.p50 < 40, `p50 ${sleep.latencyMs.p50}`);
+  assert.ok(sleep.latencyMs.p99 >= 39, `p99 ${sleep.latencyMs.p99}`);
 
   // The percentiles are those of the very events recorded, within HDR's 3 digits.
   const { body } = await getJson<{ events: Array<{ durationMs: number; route: string; path: string }> }>(`${collector.url}/v1/events?service=e2e-http&route=${encodeURIComponent('/sleep/:id')}&limit=1000`);
