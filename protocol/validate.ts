@@ -65,6 +65,7 @@ export function validateColumns(v: unknown): string | null {
     const s = strings[i];
     if (typeof s !== 'string' || s.length > MAX_STRING_LENGTH) return `events.strings[${i}] must be a string of at most ${MAX_STRING_LENGTH} characters`;
   }
+
   for (const [key, Type] of columnTypes) {
     const col = v[key];
     // msgpackr hands a Uint8Array column back as a Buffer, which is a Uint8Array too.
@@ -72,6 +73,9 @@ export function validateColumns(v: unknown): string | null {
     if ((col as unknown as { length: number }).length !== n) return `events.${key} has ${(col as unknown as { length: number }).length} rows, expected ${n}`;
   }
   const c = v as unknown as EventColumns;
+  // Methods name routes together with the service and route (route ids hash all
+  // three), so they must be plain tokens; each distinct one is checked once.
+  const methodChecked = new Uint8Array(strings.length);
   for (let i = 0; i < n; i++) {
     const d = c.duration[i]!;
     if (!(d >= 0 && d < 1e12)) return `events.duration[${i}] must be a finite non-negative number of milliseconds, got ${d}`;
@@ -80,23 +84,33 @@ export function validateColumns(v: unknown): string | null {
     if (c.method[i]! >= strings.length || c.path[i]! >= strings.length || c.route[i]! >= strings.length) {
       return `events row ${i} refers to a string that is not in events.strings`;
     }
+    const m = c.method[i]!;
+    if (methodChecked[m] === 0) {
+      if (!/^[A-Za-z0-9_-]{1,32}$/.test(strings[m] as string)) return `events row ${i} has the method ${JSON.stringify((strings[m] as string).slice(0, 40))}, which is not an HTTP method token`;
+      methodChecked[m] = 1;
+    }
     const size = c.size[i]!;
     if (!(size >= -1 && Number.isInteger(size))) return `events.size[${i}] must be an integer >= -1, got ${size}`;
   }
   return null;
 }
 
-function validateHello(o: Obj): string | null {
+/** Checks the AgentIdentity fields of a hello or of a recording's agent record. */
+export function validateIdentity(o: Record<string, unknown>): string | null {
   for (const k of ['agentId', 'service', 'host', 'nodeVersion', 'agentVersion'] as const) {
     const e = str(o, k, 256);
-    if (e) return `hello.${e}`;
+    if (e) return e;
   }
-  if ((o.agentId as string).length === 0) return 'hello.agentId must not be empty';
-  for (const k of ['pid', 'settingsVersion', 'protocol'] as const) {
-    const e = count(o, k);
-    if (e) return `hello.${e}`;
-  }
-  if (typeof o.startTime !== 'number' || !Number.isFinite(o.startTime)) return 'hello.startTime must be a number';
+  if ((o.agentId as string).length === 0) return 'agentId must not be empty';
+  const e = count(o, 'pid');
+  if (e) return e;
+  if (typeof o.startTime !== 'number' || !Number.isFinite(o.startTime)) return 'startTime must be a number';
+  return null;
+}
+
+function validateHello(o: Obj): string | null {
+  const e = validateIdentity(o) ?? count(o, 'settingsVersion') ?? count(o, 'protocol');
+  if (e) return `hello.${e}`;
   const s = validateLiveSettings(o.settings);
   return s ? `hello.settings: ${s}` : null;
 }

@@ -25,7 +25,11 @@
 // - A file cut anywhere is readable up to the last whole record, which is what a
 //   process killed while dumping leaves behind.
 import type { AgentIdentity, Counters, EventColumns } from '../protocol/messages.js';
-import { validateColumns, validateCounters } from '../protocol/validate.js';
+import { validateColumns, validateCounters, validateIdentity } from '../protocol/validate.js';
+
+function prefixed(prefix: string, e: string | null): string | null {
+  return e === null ? null : prefix + e;
+}
 
 export const RECORDING_FORMAT = 'nodeflight-recording';
 export const RECORDING_VERSION = 1;
@@ -69,21 +73,6 @@ export function headerError(v: unknown): string | null {
   return null;
 }
 
-const identityStrings = ['agentId', 'service', 'host', 'nodeVersion', 'agentVersion'] as const;
-
-// The same limits as the hello message in protocol/validate.ts, which does not export
-// its identity check on its own.
-function identityError(o: Obj): string | null {
-  for (const k of identityStrings) {
-    const s = o[k];
-    if (typeof s !== 'string' || s.length > 256) return `agent.${k} must be a string of at most 256 characters`;
-  }
-  if (o.agentId === '') return 'agent.agentId must not be empty';
-  if (!Number.isSafeInteger(o.pid) || (o.pid as number) < 0) return 'agent.pid must be a non-negative integer';
-  if (typeof o.startTime !== 'number' || !Number.isFinite(o.startTime)) return 'agent.startTime must be a number';
-  return null;
-}
-
 export type RecordCheck =
   | { record: AgentRecord | EventsRecord }
   | { error: string }
@@ -96,7 +85,7 @@ export function checkRecord(v: unknown, agents: ReadonlySet<string>): RecordChec
   let e: string | null;
   switch (v.t) {
     case 'agent':
-      e = identityError(v) ?? validateCounters(v.counters);
+      e = prefixed('agent.', validateIdentity(v)) ?? validateCounters(v.counters);
       return e ? { error: `not a nodeflight record: ${e}` } : { record: v as unknown as AgentRecord };
     case 'events':
       if (typeof v.agentId !== 'string' || !agents.has(v.agentId)) {
