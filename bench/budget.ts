@@ -1,0 +1,94 @@
+// The overhead budget, in one place: `npm run bench -- --check` exits non-zero when a
+// figure of the run exceeds it, and BENCHMARKS.md states each line as met or missed.
+// Figures are medians over interleaved rounds of per-round comparisons with the bare
+// service measured in the same round (see stats.ts). The README's "Benchmarks" section
+// quotes this file; keep the two in step.
+import { EventRing } from '../agent/ring.js';
+import type { VariantSummary } from './stats.js';
+
+/** The default NODEFLIGHT_BUFFER_EVENTS. */
+export const DEFAULT_BUFFER_EVENTS = 65536;
+
+/** Bytes the default ring holds: its typed-array columns plus one reference per slot. */
+export function ringBytes(events = DEFAULT_BUFFER_EVENTS): number {
+  const ring = new EventRing(events);
+  let bytes = events * 8; // longPath: one (empty) reference per slot
+  for (const v of Object.values(ring)) if (ArrayBuffer.isView(v)) bytes += v.byteLength;
+  return bytes;
+}
+
+export const budget = {
+  /** The agent variants the budget applies to (in-process and streaming). */
+  variants: ['nodeflight', 'nodeflight+collector'],
+  /** Server CPU per request, as a ratio to bare, per service. */
+  cpuRatioMax: { realistic: 1.02, express: 1.02 } as Record<string, number>,
+  /** Server CPU per request, µs added to bare, per service. */
+  cpuAddedUsMax: { hello: 1.5 } as Record<string, number>,
+  /** Requests per second, as a ratio to bare, every service. */
+  throughputRatioMin: 0.97,
+  /** Client p99 latency, as a ratio to bare ("unchanged within noise"), every service. */
+  p99RatioMax: 1.1,
+  /** RSS added to bare, every service: the ring buffer plus this. */
+  rssHeadroomMB: 10,
+  /** OpenTelemetry's added CPU per request must be at least this many times the agent's. */
+  otelFactorMin: 20,
+};
+
+export interface Verdict {
+  rule: string;
+  service: string;
+  variant: string;
+  value: number;
+  limit: number;
+  unit: string;
+  ok: boolean;
+}
+
+export function checkBudget(summaries: VariantSummary[]): Verdict[] {
+  const verdicts: Verdict[] = [];
+  const find = (service: string, variant: string) => summaries.find((s) => s.service === service && s.variant === variant);
+  const rssLimit = ringBytes() / 1e6 + budget.rssHeadroomMB;
+  for (const s of summaries) {
+    if (!budget.variants.includes(s.variant)) continue;
+    const { service, variant, figures: f } = s;
+    const add = (rule: string, value: number | undefined, limit: number, unit: string, atMost: boolean) => {
+      if (value === undefined || !Number.isFinite(limit)) return;
+      verdicts.push({ rule, service, variant, value, limit, unit, ok: atMost ? value <= limit : value >= limit });
+    };
+    const cpuRatio = budget.cpuRatioMax[service];
+    if (cpuRatio !== undefined) add('CPU per request vs bare', f.cpuUsPerReq.ratio?.median, cpuRatio, 'x', true);
+    const cpuAdded = budget.cpuAddedUsMax[service];
+    if (cpuAdded !== undefined) add('CPU per request added', f.cpuUsPerReq.added?.median, cpuAdded, 'µs', true);
+    add('throughput vs bare', f.rps.ratio?.median, budget.throughputRatioMin, 'x', false);
+    add('p99 latency vs bare', f.p99Ms.ratio?.median, budget.p99RatioMax, 'x', true);
+    add('RSS added', f.rssMB.added?.median, rssLimit, 'MB', true);
+    const otel = find(service, 'otel')?.figures.cpuUsPerReq.added?.median;
+    if (otel !== undefined) add(`CPU added <= 1/${budget.otelFactorMin} of otel's`, f.cpuUsPerReq.added?.median, otel / budget.otelFactorMin, 'µs', true);
+  }
+  return verdicts;
+}
+
+/** The budget as the README states it (printed by `npm run bench -- --budget`). */
+export function budgetText(): string {
+  const mb = (ringBytes() / 1e6).toFixed(1);
+  return [
+    `For the agent (${budget.variants.join(' and ')}), against the bare service in the same round, medians over rounds:`,
+    ...Object.entries(budget.cpuRatioMax).map(([svc, r]) => `- ${svc}: server CPU per request at most +${Math.round((r - 1) * 100)}% of bare`),
+    ...Object.entries(budget.cpuAddedUsMax).map(([svc, us]) => `- ${svc}: server CPU per request at most +${us} µs over bare`),
+    `- every service: throughput at least ${budget.throughputRatioMin}x bare; client p99 at most ${budget.p99RatioMax}x bare;`,
+    `  RSS at most the ring buffer (${mb} MB for ${DEFAULT_BUFFER_EVENTS} events) + ${budget.rssHeadroomMB} MB over bare`,
+    `- every service: added CPU per request at most 1/${budget.otelFactorMin} of OpenTelemetry's in the same run`,
+  ].join('\n');
+}
+
+/** Targets of the microbenchmarks (`npm run bench:micro -- --check`), on medians of rounds. */
+export const microBudget = {
+  /** Agent per-request path (start + finish through the real channels), every agent case. */
+  agentRequestNsMax: 200,
+  /** Flush cost per event: encode + msgpack pack + WebSocket send. */
+  encodeSendNsMax: 100,
+  /** Collector ingest (decode + validate + route lookup + HDR record) on one core. */
+  ingestEventsPerSecMin: 3_000_000,
+  /** GET /v1/routes with 1,000 routes, end to end. */
+  routesApiMsMax: 50,
+};

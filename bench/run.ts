@@ -1,0 +1,312 @@
+// `npm run bench`: the macro benchmark. Each service runs bare and under each variant
+// of instrumentation, one child process per measurement pinned to core 1, while the
+// load generator (undici, closed loop, keep-alive) runs on core 0. Variants are
+// interleaved in rounds with their order rotated, each variant's instrumentation is
+// checked live before it is timed, and every figure is reported as a median over rounds
+// with its min–max and its ratio to bare in the same round.
+//
+//   npm run bench -- [--rounds 5] [--duration 5] [--warmup 2] [--services a,b]
+//                    [--variants x,y] [--quick] [--check] [--out DIR] [--from FILE]
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { request } from 'undici';
+import { budgetText, checkBudget, type Verdict } from './budget.js';
+import type { RunRequest, RunResult } from './loadgen.js';
+import { benchSource, Child, CLIENT_CORE, cleanEnv, distBench, killAll, pinSelf, repoRoot, SERVER_CORE, tasksetPath } from './processes.js';
+import { machine, machineLine, macroTable, packageVersions, updateSection, verdictTable, versionsLine, type Machine } from './report.js';
+import { checkInstrumentation, services, variants, type Instrumentation } from './scenarios.js';
+import { summarize, type Sample, type VariantSummary } from './stats.js';
+
+interface Options {
+  rounds: number;
+  durationS: number;
+  warmupS: number;
+  services: string[];
+  variants: string[];
+  connections: number;
+  pipelining: number;
+  check: boolean;
+  out: string | null;
+  pin: boolean;
+}
+
+export interface RunRecord {
+  kind: 'nodeflight-macro-benchmark';
+  version: 1;
+  startedAt: string;
+  finishedAt: string;
+  command: string;
+  options: Options;
+  machine: Machine;
+  pinned: boolean;
+  packages: Record<string, string>;
+  samples: Sample[];
+  summaries: VariantSummary[];
+  verdicts: Verdict[];
+}
+
+interface Stats { cpuUs: number; wallUs: number; rss: number; heapUsed: number; inst: Instrumentation }
+
+const { values: args } = parseArgs({
+  options: {
+    rounds: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' },
+    services: { type: 'string' }, variants: { type: 'string' },
+    connections: { type: 'string', default: '32' }, pipelining: { type: 'string', default: '2' },
+    quick: { type: 'boolean', default: false }, check: { type: 'boolean', default: false },
+    out: { type: 'string' }, from: { type: 'string' }, 'no-pin': { type: 'boolean', default: false },
+    budget: { type: 'boolean', default: false }, help: { type: 'boolean', default: false },
+  },
+});
+
+const usage = `usage: npm run bench -- [options]
+  --rounds N         interleaved rounds (default 5; --quick: 1)
+  --duration S       timed seconds per variant and round (default 5; --quick: 1)
+  --warmup S         warm-up seconds before each timed window (default 2; --quick: 0.5)
+  --services a,b     of ${Object.keys(services).join(', ')} (default all; --quick: hello)
+  --variants x,y     of ${Object.keys(variants).join(', ')} (default all; --quick: bare,nodeflight)
+  --connections N    keep-alive connections (default 32)
+  --pipelining N     requests in flight per connection (default 2)
+  --quick            a tiny run: the defaults above marked --quick
+  --check            exit 1 when a figure misses the budget (bench/budget.ts)
+  --out DIR          write DIR/BENCHMARKS.md and DIR/results/ instead of the repository's
+  --from FILE        re-render (and --check) a saved results JSON instead of running
+  --no-pin           do not pin processes to cores with taskset
+  --budget           print the budget and exit`;
+
+function number(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!(Number.isFinite(n) && n >= min && n <= max)) throw new Error(`--${name} must be a number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+function list(name: string, raw: string | undefined, fallback: string[], known: Record<string, unknown>): string[] {
+  const items = raw === undefined ? fallback : raw.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const i of items) if (!(i in known)) throw new Error(`--${name}: unknown ${JSON.stringify(i)}; known: ${Object.keys(known).join(', ')}`);
+  if (items.length === 0) throw new Error(`--${name} names nothing`);
+  return items;
+}
+
+function options(): Options {
+  const q = args.quick;
+  const v = list('variants', args.variants, q ? ['bare', 'nodeflight'] : Object.keys(variants), variants);
+  // Every ratio is to bare in the same round, so bare always runs.
+  if (!v.includes('bare')) v.unshift('bare');
+  return {
+    rounds: Math.round(number('rounds', args.rounds, q ? 1 : 5, 1, 50)),
+    durationS: number('duration', args.duration, q ? 1 : 5, 0.2, 120),
+    warmupS: number('warmup', args.warmup, q ? 0.5 : 2, 0.1, 60),
+    services: list('services', args.services, q ? ['hello'] : Object.keys(services), services),
+    variants: v,
+    connections: Math.round(number('connections', args.connections, 32, 1, 256)),
+    pipelining: Math.round(number('pipelining', args.pipelining, 2, 1, 16)),
+    check: args.check,
+    out: args.out ?? null,
+    pin: !args['no-pin'],
+  };
+}
+
+/** `list` rotated left by `by`: round r starts with a different variant. */
+function rotate<T>(list: T[], by: number): T[] {
+  const k = by % list.length;
+  return [...list.slice(k), ...list.slice(0, k)];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Retries `probe` until it stops throwing, for at most `ms`; then throws its last error. */
+async function eventually(ms: number, probe: () => Promise<void> | void): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await probe();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await sleep(100);
+    }
+  }
+}
+
+class Bench {
+  private loadgen!: Child;
+  private collector: Child | null = null;
+  private collectorUrl = '';
+  private taskset: string | null = null;
+
+  constructor(private readonly o: Options) {}
+
+  async start(): Promise<void> {
+    this.taskset = this.o.pin ? tasksetPath() : null;
+    pinSelf(this.taskset);
+    this.loadgen = new Child('load generator', [distBench('loadgen.js')], { core: CLIENT_CORE, taskset: this.taskset, env: cleanEnv() });
+    await this.loadgen.ready();
+    if (this.o.variants.some((v) => variants[v]!.needsCollector)) {
+      this.collector = new Child('collector', [benchSource('services/collector.mjs')], { core: CLIENT_CORE, taskset: this.taskset, env: cleanEnv() });
+      this.collectorUrl = (await this.collector.ready()).url as string;
+    }
+  }
+
+  get pinned(): boolean {
+    return this.taskset !== null;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled([this.loadgen?.stop(), this.collector?.stop()]);
+  }
+
+  private async load(origin: string, paths: string[], seconds: number): Promise<RunResult> {
+    const msg: Omit<RunRequest, 'id'> = { type: 'run', origin, paths, connections: this.o.connections, pipelining: this.o.pipelining, durationMs: seconds * 1000 };
+    const r = await this.loadgen.request<RunResult>(msg, seconds * 1000 + 30_000);
+    if (r.errors > 0 || r.non2xx > 0 || r.requests === 0) {
+      throw new Error(`load against ${origin}: ${r.requests} responses, ${r.errors} errors, ${r.non2xx} non-2xx${r.firstError ? ` (first error: ${r.firstError})` : ''}`);
+    }
+    return r;
+  }
+
+  /** The agent's own row in the collector, once the collector has received its events. */
+  private async collectorRow(pid: number): Promise<Record<string, unknown>> {
+    const res = await request(`${this.collectorUrl}/v1/agents`);
+    const body = (await res.body.json()) as { agents?: Array<Record<string, unknown>> };
+    const row = body.agents?.find((a) => a.pid === pid);
+    if (row === undefined) throw new Error(`the collector at ${this.collectorUrl} lists no agent with pid ${pid}: ${JSON.stringify(body).slice(0, 500)}`);
+    if (!((row.received as number) > 0)) throw new Error(`the collector received no event from pid ${pid}: ${JSON.stringify(row).slice(0, 500)}`);
+    return row;
+  }
+
+  async measure(round: number, service: string, variant: string): Promise<Sample> {
+    const svc = services[service]!;
+    const v = variants[variant]!;
+    const env = cleanEnv({ NODEFLIGHT_SERVICE: `bench-${service}`, BENCH_ROUTE: service === 'hello' ? '/' : '/api/products/:id', ...v.env });
+    if (v.needsCollector) env.NODEFLIGHT_COLLECTOR = this.collectorUrl;
+    const child = new Child(`${service} (${variant})`, [...v.execArgv, benchSource(`services/${svc.script}`)], { core: SERVER_CORE, taskset: this.taskset, env });
+    const stats = () => child.request<Stats>({ type: 'stats' }, 10_000);
+    try {
+      const origin = `http://127.0.0.1:${(await child.ready()).port as number}`;
+      const warm = await this.load(origin, svc.paths, this.o.warmupS);
+      // Wiring first: a variant whose instrumentation is not counting fails the run.
+      await eventually(v.kind === 'otel' ? 8000 : 2000, async () => checkInstrumentation(variant, null, (await stats()).inst, warm.requests));
+      if (v.needsCollector) await eventually(10_000, () => this.collectorRow(child.pid).then(() => undefined));
+      const before = await stats();
+      const run = await this.load(origin, svc.paths, this.o.durationS);
+      const after = await stats();
+      checkInstrumentation(variant, before.inst, after.inst, run.requests);
+      const cpuUs = after.cpuUs - before.cpuUs;
+      const counters: Record<string, unknown> = { ...after.inst };
+      if (v.needsCollector) counters.collector = await this.collectorRow(child.pid).then((r) => ({ received: r.received, counters: r.counters }));
+      return {
+        round, service, variant, requests: run.requests,
+        rps: (run.requests / run.elapsedMs) * 1000,
+        p50Ms: run.p50Ms, p99Ms: run.p99Ms,
+        cpuUsPerReq: cpuUs / run.requests,
+        rssMB: after.rss / 1e6,
+        busy: cpuUs / (after.wallUs - before.wallUs),
+        counters,
+      };
+    } finally {
+      await child.stop();
+    }
+  }
+}
+
+function render(record: RunRecord, resultsPath: string, mdPath: string): string {
+  const o = record.options;
+  const lines = [
+    '## Macro benchmark (`npm run bench`)',
+    '',
+    `Run ${record.startedAt.slice(0, 16).replace('T', ' ')} UTC with \`${record.command}\`; raw figures: [${relative(join(mdPath, '..'), resultsPath)}](${relative(join(mdPath, '..'), resultsPath)}).`,
+    '',
+    `- Machine: ${machineLine(record.machine)}.`,
+    `- Packages: ${versionsLine(record.packages)}.`,
+    `- Load: undici from a separate process, ${o.connections} keep-alive connections × ${o.pipelining} pipelined, closed loop, 127.0.0.1; ${o.warmupS} s warm-up then ${o.durationS} s timed, per variant and round; ${o.rounds} rounds, variant order rotated each round.`,
+    `- Pinning: ${record.pinned ? 'each service on core 1 (`taskset -c 1`); load generator, collector and harness on core 0' : 'none (no taskset, or --no-pin)'}.`,
+    '- Cells: median (min–max) over rounds, then **the median of per-round ratios to bare** and the median per-round difference. Server CPU is `process.cpuUsage()` read inside the service over the timed window (read over IPC, so no measurement request is counted), divided by the requests completed; it includes the agent\'s flush timer and, streaming, its encoding and socket writes. RSS is read at the end of the window. "Server core busy" is server CPU time / wall time: below ~90% the load generator, not the service, limited throughput.',
+    '- Every variant was checked live before its timed window (agent counters, collector `received`, spans exported, histogram count) and again after it.',
+    '',
+  ];
+  for (const service of o.services) {
+    lines.push(`### ${service}: ${services[service]!.describe}`, '', macroTable(record.summaries, service), '');
+  }
+  lines.push('Variants: ' + o.variants.map((v) => `\`${v}\`: ${variants[v]!.describe}`).join('; ') + '.', '');
+  lines.push('### Budget (`bench/budget.ts`, `npm run bench -- --check`)', '', verdictTable(record.verdicts), '');
+  return lines.join('\n');
+}
+
+function printSample(s: Sample, rounds: number): void {
+  const f = (v: number, d: number) => v.toFixed(d).padStart(8);
+  console.log(`round ${s.round}/${rounds}  ${s.service.padEnd(10)} ${s.variant.padEnd(21)} ${f(s.rps, 0)} req/s  p50 ${f(s.p50Ms, 2)} ms  p99 ${f(s.p99Ms, 2)} ms  ${f(s.cpuUsPerReq, 2)} µs/req  ${f(s.rssMB, 1)} MB  busy ${Math.round(s.busy * 100)}%`);
+}
+
+function finish(record: RunRecord, outDir: string | null): void {
+  const mdPath = outDir ? join(outDir, 'BENCHMARKS.md') : join(repoRoot, 'BENCHMARKS.md');
+  const resultsDir = outDir ? join(outDir, 'results') : join(repoRoot, 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const resultsPath = join(resultsDir, `${record.startedAt.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(resultsPath, `${JSON.stringify(record, null, 1)}\n`);
+  const md = render(record, resultsPath, mdPath);
+  updateSection(mdPath, 'bench:macro', md);
+  console.log(`\n${md}\nwrote ${mdPath} and ${resultsPath}`);
+}
+
+function report(record: RunRecord, check: boolean): void {
+  const missed = record.verdicts.filter((v) => !v.ok);
+  if (!check) return;
+  if (missed.length > 0) {
+    console.error(`\nbudget missed (${missed.length} of ${record.verdicts.length} lines):`);
+    for (const v of missed) console.error(`  ${v.service} ${v.variant}: ${v.rule}: ${v.value.toFixed(3)} ${v.unit}, limit ${v.limit.toFixed(3)} ${v.unit}`);
+    process.exitCode = 1;
+  } else {
+    console.log(`\nbudget met (${record.verdicts.length} lines)`);
+  }
+}
+
+async function main(): Promise<void> {
+  if (args.help) return void console.log(usage);
+  if (args.budget) return void console.log(budgetText());
+  if (args.from !== undefined) {
+    const record = JSON.parse(readFileSync(args.from, 'utf8')) as RunRecord;
+    record.summaries = summarize(record.samples);
+    record.verdicts = checkBudget(record.summaries);
+    const outDir = args.out ?? null;
+    const mdPath = outDir ? join(outDir, 'BENCHMARKS.md') : join(repoRoot, 'BENCHMARKS.md');
+    updateSection(mdPath, 'bench:macro', render(record, args.from, mdPath));
+    console.log(`re-rendered ${args.from} into ${mdPath}`);
+    return report(record, args.check);
+  }
+  const o = options();
+  const startedAt = new Date().toISOString();
+  const bench = new Bench(o);
+  const samples: Sample[] = [];
+  try {
+    await bench.start();
+    for (let r = 0; r < o.rounds; r++) {
+      for (const service of rotate(o.services, r)) {
+        for (const variant of rotate(o.variants, r)) {
+          const s = await bench.measure(r + 1, service, variant);
+          samples.push(s);
+          printSample(s, o.rounds);
+        }
+      }
+    }
+  } finally {
+    await bench.stop();
+  }
+  const summaries = summarize(samples);
+  const record: RunRecord = {
+    kind: 'nodeflight-macro-benchmark', version: 1, startedAt, finishedAt: new Date().toISOString(),
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    options: o, machine: machine(), pinned: bench.pinned, packages: packageVersions(), samples, summaries, verdicts: checkBudget(summaries),
+  };
+  finish(record, o.out);
+  report(record, o.check);
+}
+
+process.once('SIGINT', () => { killAll(); process.exit(130); });
+process.once('SIGTERM', () => { killAll(); process.exit(143); });
+process.once('exit', killAll);
+
+main().catch((err: unknown) => {
+  killAll();
+  console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
+});
