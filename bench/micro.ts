@@ -1,0 +1,177 @@
+// `npm run bench:micro`: the microbenchmarks, each case in a fresh process pinned to
+// core 1 (see micro/timing.ts for warm-up and rounds). Prints a table, checks the
+// targets in budget.ts, writes the raw results and the "Microbenchmarks" section of
+// BENCHMARKS.md.
+//
+//   npm run bench:micro -- [--rounds 30] [--warmup 20] [--scale 1] [--cases substr]
+//                          [--quick] [--check] [--out DIR]
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { microBudget } from './budget.js';
+import type { Result } from './micro/timing.js';
+import { cleanEnv, distBench, pinSelf, repoRoot, SERVER_CORE, tasksetPath } from './processes.js';
+import { machine, machineLine, num, packageVersions, updateSection, versionsLine } from './report.js';
+
+interface CaseSpec { file: string; name: string; what: string }
+
+const caseList: CaseSpec[] = [
+  { file: 'agent-path.js', name: 'clock', what: '(a) floor: two performance.now() reads' },
+  { file: 'agent-path.js', name: 'empty-subscriber', what: '(a) floor: start + finish published to a subscriber that does nothing' },
+  { file: 'agent-path.js', name: 'agent-default', what: '(a) agent per request, default settings' },
+  { file: 'agent-path.js', name: 'agent-path-filter', what: '(a) agent per request, path filter (query cut off, 3 in 4 match)' },
+  { file: 'agent-path.js', name: 'agent-express-route', what: '(a) agent per request, Express route naming (req.baseUrl + req.route.path)' },
+  { file: 'encode.js', name: 'encode-pack', what: '(b) BlockEncoder.encode and msgpack pack, per event' },
+  { file: 'encode.js', name: 'send', what: '(b) WebSocket send of the packed frames (CPU until written)' },
+  { file: 'encode.js', name: 'send-zero-mask', what: '(b) the same with an all-zero ws mask (proposed)' },
+  { file: 'ingest.js', name: 'ingest', what: '(c) collector ingest: decode + validate + aggregate' },
+  { file: 'routes-api.js', name: 'routes-api', what: '(d) GET /v1/routes, 1,000 routes' },
+];
+
+const { values: args } = parseArgs({
+  options: {
+    rounds: { type: 'string' }, warmup: { type: 'string' }, scale: { type: 'string' }, cases: { type: 'string' },
+    quick: { type: 'boolean', default: false }, check: { type: 'boolean', default: false }, out: { type: 'string' },
+    'no-pin': { type: 'boolean', default: false }, help: { type: 'boolean', default: false },
+  },
+});
+
+function positive(name: string, raw: string | undefined, fallback: number, max: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!(n > 0 && n <= max)) throw new Error(`--${name} must be a number above 0 and at most ${max}, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+interface Target { label: string; value: number; limit: number; unit: string; ok: boolean }
+
+const median = (r: Result | undefined): number | undefined => r?.medianNs;
+
+function targets(results: Result[]): Target[] {
+  const by = (name: string) => results.find((r) => r.case === name);
+  const out: Target[] = [];
+  for (const c of ['agent-default', 'agent-path-filter', 'agent-express-route']) {
+    const v = median(by(c));
+    if (v !== undefined) out.push({ label: `agent per request (${c})`, value: v, limit: microBudget.agentRequestNsMax, unit: 'ns', ok: v <= microBudget.agentRequestNsMax });
+  }
+  const enc = median(by('encode+pack'));
+  for (const s of ['send', 'send-zero-mask']) {
+    const send = median(by(s));
+    if (enc !== undefined && send !== undefined) {
+      const v = enc + send;
+      out.push({ label: `encode + pack + ${s}`, value: v, limit: microBudget.encodeSendNsMax, unit: 'ns/event', ok: v <= microBudget.encodeSendNsMax });
+    }
+  }
+  const ingest = median(by('ingest'));
+  if (ingest !== undefined) {
+    const v = 1e9 / ingest;
+    out.push({ label: 'collector ingest, one core', value: v, limit: microBudget.ingestEventsPerSecMin, unit: 'events/s', ok: v >= microBudget.ingestEventsPerSecMin });
+  }
+  const routes = median(by('GET /v1/routes'));
+  if (routes !== undefined) out.push({ label: 'GET /v1/routes, 1,000 routes', value: routes / 1e6, limit: microBudget.routesApiMsMax, unit: 'ms', ok: routes / 1e6 < microBudget.routesApiMsMax });
+  return out;
+}
+
+/** One case, in its own process; resolves with the results it printed. */
+function runOne(spec: CaseSpec, flags: string[], taskset: string | null): Promise<Result[]> {
+  const script = distBench(`micro/${spec.file}`);
+  const argv = [script, spec.name, ...flags];
+  const child = taskset ? spawn(taskset, ['-c', String(SERVER_CORE), process.execPath, ...argv], { cwd: repoRoot, env: cleanEnv() }) : spawn(process.execPath, argv, { cwd: repoRoot, env: cleanEnv() });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
+  return new Promise((resolve, reject) => {
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code !== 0) return reject(new Error(`micro case ${spec.name} failed (${code ?? signal}):\n${err.trim()}`));
+      resolve(out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Result));
+    });
+  });
+}
+
+/** A figure in the unit it reads best in. */
+function show(r: Result, ns: number): string {
+  if (r.per === 'GET') return `${num(ns / 1e6, 1)} ms`;
+  if (r.case === 'ingest') return `${num(ns, 1)} ns (${num(1e9 / ns / 1e6, 1)} M events/s)`;
+  return `${num(ns, 1)} ns`;
+}
+
+function table(results: Result[], what: Map<string, string>): string {
+  const lines = ['| case | per | median | min | rounds | what |', '| --- | --- | --- | --- | --- | --- |'];
+  for (const r of results) lines.push(`| ${r.case} | ${r.per} | ${show(r, r.medianNs)} | ${show(r, r.minNs)} | ${r.rounds} | ${what.get(r.case) ?? ''} |`);
+  return lines.join('\n');
+}
+
+function targetTable(ts: Target[]): string {
+  const fmt = (v: number, unit: string) => (unit === 'events/s' ? `${num(v / 1e6, 1)} M events/s` : `${num(v, 1)} ${unit}`);
+  const lines = ['| target | measured (median) | limit | |', '| --- | --- | --- | --- |'];
+  for (const t of ts) lines.push(`| ${t.label} | ${fmt(t.value, t.unit)} | ${t.unit === 'events/s' ? '≥' : t.unit === 'ms' ? '<' : '≤'} ${fmt(t.limit, t.unit)} | ${t.ok ? 'met' : '**missed**'} |`);
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  if (args.help) {
+    console.log('usage: npm run bench:micro -- [--rounds 30] [--warmup 20] [--scale 1] [--cases substr,...] [--quick] [--check] [--out DIR] [--no-pin]');
+    return;
+  }
+  const q = args.quick;
+  const rounds = Math.round(positive('rounds', args.rounds, q ? 3 : 30, 1000));
+  const warmup = Math.round(positive('warmup', args.warmup, q ? 2 : 20, 1000));
+  const scale = positive('scale', args.scale, q ? 0.02 : 1, 10);
+  const filters = args.cases?.split(',').map((s) => s.trim()).filter(Boolean);
+  const selected = caseList.filter((c) => !filters || filters.some((f) => c.name.includes(f)));
+  if (selected.length === 0) throw new Error(`--cases ${args.cases} selects nothing; cases: ${caseList.map((c) => c.name).join(', ')}`);
+  const taskset = args['no-pin'] ? null : tasksetPath();
+  pinSelf(taskset);
+  const startedAt = new Date().toISOString();
+  const results: Result[] = [];
+  const what = new Map<string, string>();
+  for (const spec of selected) {
+    const rs = await runOne(spec, ['--rounds', String(rounds), '--warmup', String(warmup), '--scale', String(scale)], taskset);
+    for (const r of rs) {
+      what.set(r.case, r.case === spec.name || rs.length === 1 ? spec.what : spec.what.replace(/^(\(\w\)).*/, `$1 part of ${spec.name}`));
+      results.push(r);
+      console.log(`${r.case.padEnd(28)} ${show(r, r.medianNs).padStart(30)} median  ${show(r, r.minNs).padStart(30)} min  per ${r.per}`);
+    }
+  }
+  const ts = targets(results);
+  const m = machine();
+  const record = { kind: 'nodeflight-micro-benchmark', version: 1, startedAt, command: `npm run bench:micro${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`, options: { rounds, warmup, scale, cases: selected.map((c) => c.name) }, machine: m, pinned: taskset !== null, packages: packageVersions(), results, targets: ts };
+  const outDir = args.out ?? null;
+  const mdPath = outDir ? join(outDir, 'BENCHMARKS.md') : join(repoRoot, 'BENCHMARKS.md');
+  const resultsDir = outDir ? join(outDir, 'results') : join(repoRoot, 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const resultsPath = join(resultsDir, `micro-${startedAt.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(resultsPath, `${JSON.stringify(record, null, 1)}\n`);
+  const rel = relative(join(mdPath, '..'), resultsPath);
+  const md = [
+    '## Microbenchmarks (`npm run bench:micro`)',
+    '',
+    `Run ${startedAt.slice(0, 16).replace('T', ' ')} UTC with \`${record.command}\`; raw figures: [${rel}](${rel}).`,
+    '',
+    `- Machine: ${machineLine(m)}. Packages: ${versionsLine(record.packages)}.`,
+    `- Each case runs in a fresh process${taskset ? ' pinned to core 1' : ''}: ${warmup} warm-up rounds thrown away, then ${rounds} timed rounds (fewer for slow HTTP queries); median and min over rounds. Per-request cases publish 320,000 requests per round on the real \`http.server.request.start\` / \`http.server.response.finish\` channels, 32 in flight; encode, send and ingest cases process a 65,536-event ring (8 blocks of 8,192) per round.`,
+    '',
+    table(results, what),
+    '',
+    '### Targets (`bench/budget.ts`, `npm run bench:micro -- --check`)',
+    '',
+    targetTable(ts),
+    '',
+  ].join('\n');
+  updateSection(mdPath, 'bench:micro', md);
+  console.log(`\n${targetTable(ts)}\n\nwrote ${mdPath} and ${resultsPath}`);
+  const missed = ts.filter((t) => !t.ok);
+  if (args.check && missed.length > 0) {
+    console.error(`\ntargets missed: ${missed.map((t) => t.label).join('; ')}`);
+    process.exitCode = 1;
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`bench:micro: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
+});

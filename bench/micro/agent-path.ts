@@ -1,0 +1,149 @@
+// (a) The agent's per-request path through the real diagnostics channels Node's HTTP
+// server publishes to: `http.server.request.start` then `http.server.response.finish`,
+// each message allocated per publish as Node does, with pooled request/response objects
+// carrying what the recorder reads. Requests open and finish 32 at a time, so the
+// in-flight table holds several at once. Every case checks that the agent recorded
+// exactly the requests published: a subscriber that is not wired fails the case.
+import dc from 'node:diagnostics_channel';
+import { performance } from 'node:perf_hooks';
+import { startAgent, type Agent } from '../../agent/agent.js';
+import { readConfig } from '../../agent/config.js';
+import { runCase, summarizeRounds, timeRounds, type CaseOptions, type Result } from './timing.js';
+
+const start = dc.channel('http.server.request.start');
+const finish = dc.channel('http.server.response.finish');
+
+class FakeRoute {
+  constructor(readonly path: string) {}
+}
+
+class FakeReq {
+  method: string;
+  route: FakeRoute | undefined = undefined;
+  baseUrl = '';
+  constructor(readonly url: string, method: string) {
+    this.method = method;
+  }
+}
+
+class FakeRes {
+  statusCode = 200;
+  destroyed = false;
+  writableFinished = true;
+  _contentLength: number | null = 1043;
+}
+
+const POOL = 256;
+const CONCURRENT = 32;
+const socket = {};
+const server = {};
+
+function pool(urlOf: (i: number) => string): { reqs: FakeReq[]; ress: FakeRes[] } {
+  const reqs: FakeReq[] = [];
+  const ress: FakeRes[] = [];
+  for (let i = 0; i < POOL; i++) {
+    reqs.push(new FakeReq(urlOf(i), i % 16 === 0 ? 'POST' : 'GET'));
+    const res = new FakeRes();
+    res.statusCode = i % 50 === 0 ? 404 : 200;
+    ress.push(res);
+  }
+  return { reqs, ress };
+}
+
+// A realistic mix: product pages with a query, user orders, and a health check.
+const mixedUrl = (i: number): string => {
+  if (i % 8 === 7) return '/health';
+  if (i % 4 === 3) return `/api/users/${i * 7}/orders`;
+  return `/api/products/${1000 + (i % 64)}?fields=all&limit=12`;
+};
+
+/** Publishes `ops` requests (start, then finish, CONCURRENT at a time) on the real channels. */
+function publisher(reqs: FakeReq[], ress: FakeRes[]): (ops: number) => void {
+  let next = 0;
+  return (ops: number) => {
+    for (let done = 0; done < ops; done += CONCURRENT) {
+      const base = next;
+      for (let j = 0; j < CONCURRENT; j++) {
+        const k = (base + j) & (POOL - 1);
+        start.publish({ request: reqs[k], response: ress[k], socket, server });
+      }
+      for (let j = 0; j < CONCURRENT; j++) {
+        const k = (base + j) & (POOL - 1);
+        finish.publish({ request: reqs[k], response: ress[k], socket, server });
+      }
+      next = (base + CONCURRENT) & (POOL - 1);
+    }
+  };
+}
+
+const OPS = 320_000;
+
+async function agentCase(name: string, o: CaseOptions, env: Record<string, string>, urlOf: (i: number) => string, routed: boolean): Promise<Result> {
+  const agent: Agent = startAgent(readConfig(env));
+  try {
+    const { reqs, ress } = pool(urlOf);
+    if (routed) {
+      const routes = [new FakeRoute('/:id'), new FakeRoute('/:id/orders'), new FakeRoute('/')];
+      reqs.forEach((r, i) => {
+        r.route = routes[i % 3];
+        r.baseUrl = i % 3 === 1 ? '/api/users' : '/api/products';
+      });
+    }
+    const ops = Math.max(CONCURRENT, Math.round((OPS * o.scale) / CONCURRENT) * CONCURRENT);
+    const before = agent.counters();
+    const rounds = await timeRounds(publisher(reqs, ress), ops, o);
+    const after = agent.counters();
+    const published = ops * (o.warmup + o.rounds);
+    const seen = after.recorded + after.filtered - before.recorded - before.filtered;
+    if (seen !== published || after.hookErrors !== 0) {
+      throw new Error(`${name}: the agent saw ${seen} of ${published} requests (hook errors ${after.hookErrors}): it is not wired to the channels`);
+    }
+    return summarizeRounds(name, 'request', rounds, ops, { recorded: after.recorded - before.recorded, filtered: after.filtered - before.filtered, routes: agent.recorder.routes.constructor.name });
+  } finally {
+    agent.stop();
+  }
+}
+
+const cases = {
+  /** The floor: the two monotonic clock reads every timed request needs. */
+  async clock(o: CaseOptions): Promise<Result> {
+    let sink = 0;
+    const ops = Math.round(1_000_000 * o.scale);
+    const rounds = await timeRounds((n) => {
+      for (let i = 0; i < n; i++) {
+        const t0 = performance.now();
+        sink += performance.now() - t0;
+      }
+    }, ops, o);
+    return summarizeRounds('clock', 'request', rounds, ops, { sink: sink > -1 });
+  },
+
+  /** The channel floor: Node's message objects and dispatch to a subscriber that does nothing. */
+  async 'empty-subscriber'(o: CaseOptions): Promise<Result> {
+    let calls = 0;
+    const onMessage = () => { calls++; };
+    start.subscribe(onMessage);
+    finish.subscribe(onMessage);
+    try {
+      const { reqs, ress } = pool(mixedUrl);
+      const ops = Math.round((OPS * o.scale) / CONCURRENT) * CONCURRENT || CONCURRENT;
+      const rounds = await timeRounds(publisher(reqs, ress), ops, o);
+      if (calls !== 2 * ops * (o.warmup + o.rounds)) throw new Error('empty-subscriber: calls do not match publishes');
+      return summarizeRounds('empty-subscriber', 'request', rounds, ops);
+    } finally {
+      start.unsubscribe(onMessage);
+      finish.unsubscribe(onMessage);
+    }
+  },
+
+  /** The agent with its default settings (every request recorded). */
+  'agent-default': (o: CaseOptions) => agentCase('agent-default', o, {}, mixedUrl, false),
+
+  /** With a path filter: the path is cut from its query and matched; 3 in 4 match. */
+  'agent-path-filter': (o: CaseOptions) => agentCase('agent-path-filter', o, { NODEFLIGHT_PATH_FILTER: '/api/products/.*|/health' }, mixedUrl, false),
+
+  /** An Express app: the route is named from req.baseUrl + req.route.path at finish. */
+  'agent-express-route': (o: CaseOptions) => agentCase('agent-express-route', o, {}, mixedUrl, true),
+};
+
+await runCase(cases);

@@ -1,0 +1,136 @@
+// (b) What the agent's flush does per event: BlockEncoder turns ring rows into a
+// column block (agent/encode.ts), msgpackr packs it into one frame (protocol/codec.ts),
+// and the transport writes the frame to its WebSocket. The ring is filled once with
+// 65,536 events over ~330 distinct paths; every round encodes all of it, 8,192 events
+// per block, as a busy agent's flushes would.
+import { once } from 'node:events';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import { BlockEncoder } from '../../agent/encode.js';
+import type { EventRing } from '../../agent/ring.js';
+import { createEncoder } from '../../protocol/codec.js';
+import { CLIENT_CORE, tasksetPath } from '../processes.js';
+import type { EventColumns } from '../../protocol/messages.js';
+import { MAX_BLOCK_EVENTS } from '../../protocol/validate.js';
+import { filledRing, RING_EVENTS } from './fixtures.js';
+import { runCase, summarizeRounds, type CaseOptions, type Result } from './timing.js';
+
+const counters = { recorded: RING_EVENTS, filtered: 0, dropped: 0, sent: 0, buffered: RING_EVENTS, hookErrors: 0 };
+
+/** Encodes the whole ring into blocks; returns them. */
+function encodeAll(ring: EventRing, encoder: BlockEncoder, from: number): EventColumns[] {
+  const blocks: EventColumns[] = [];
+  for (let pos = from; pos < ring.head; ) {
+    const events = encoder.encode(pos, ring.head - pos);
+    blocks.push(events);
+    pos += events.count;
+  }
+  return blocks;
+}
+
+const cases = {
+  /** encode, pack and both, in ns per event, timed separately within the same rounds. */
+  async 'encode-pack'(o: CaseOptions): Promise<Result[]> {
+    const events = Math.max(MAX_BLOCK_EVENTS, 2 ** Math.round(Math.log2(RING_EVENTS * o.scale)));
+    const { ring, routes } = filledRing(events);
+    const encoder = new BlockEncoder(ring, routes);
+    const packr = createEncoder();
+    const from = ring.oldest;
+    const enc: number[] = [];
+    const pack: number[] = [];
+    const both: number[] = [];
+    let bytes = 0;
+    let seq = 1;
+    for (let r = 0; r < o.warmup + o.rounds; r++) {
+      let encNs = 0;
+      let packNs = 0;
+      bytes = 0;
+      for (let pos = from; pos < ring.head; ) {
+        const t0 = process.hrtime.bigint();
+        const block = encoder.encode(pos, ring.head - pos);
+        const t1 = process.hrtime.bigint();
+        const frame = packr.pack({ t: 'batch', seq: seq++, counters, events: block });
+        const t2 = process.hrtime.bigint();
+        encNs += Number(t1 - t0);
+        packNs += Number(t2 - t1);
+        bytes += frame.length;
+        pos += block.count;
+      }
+      if (r >= o.warmup) {
+        enc.push(encNs / events);
+        pack.push(packNs / events);
+        both.push((encNs + packNs) / events);
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const extra = { bytesPerEvent: bytes / events, blocks: Math.ceil(events / MAX_BLOCK_EVENTS) };
+    return [summarizeRounds('encode', 'event', enc, events, extra), summarizeRounds('pack', 'event', pack, events, extra), summarizeRounds('encode+pack', 'event', both, events, extra)];
+  },
+
+  /** The transport's socket write: ws.send of each packed frame to a local sink, in CPU ns per event until written. */
+  send: (o: CaseOptions) => send(o, false),
+
+  /**
+   * The same with ws's `generateMask` returning an all-zero mask, which ws documents as
+   * skipping the client-side masking (an XOR pass over a copy of every frame, in
+   * JavaScript when the optional bufferutil addon is absent): a proposed agent change.
+   */
+  'send-zero-mask': (o: CaseOptions) => send(o, true),
+};
+
+/** The sink process, moved off this process's core where taskset exists. */
+function spawnSink(): ChildProcess {
+  const child = fork(fileURLToPath(new URL('./sink.js', import.meta.url)), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [] });
+  const taskset = tasksetPath();
+  if (taskset !== null) execFileSync(taskset, ['-a', '-p', '-c', String(CLIENT_CORE), String(child.pid)], { stdio: 'ignore' });
+  return child;
+}
+
+async function send(o: CaseOptions, zeroMask: boolean): Promise<Result> {
+  {
+    const events = Math.max(MAX_BLOCK_EVENTS, 2 ** Math.round(Math.log2(RING_EVENTS * o.scale)));
+    const { ring, routes } = filledRing(events);
+    const packr = createEncoder();
+    let seq = 1;
+    const frames = encodeAll(ring, new BlockEncoder(ring, routes), ring.oldest).map((events) => packr.pack({ t: 'batch', seq: seq++, counters, events }));
+    const sink = spawnSink();
+    try {
+      const [{ port }] = (await once(sink, 'message')) as [{ port: number }];
+      const ws = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: false, ...(zeroMask ? { generateMask: (mask: Buffer) => mask.fill(0) } : {}) });
+      await once(ws, 'open');
+      const out: number[] = [];
+      for (let r = 0; r < o.warmup + o.rounds; r++) {
+        let pending = frames.length;
+        let resolveFlushed!: () => void;
+        const flushed = new Promise<void>((resolve) => { resolveFlushed = resolve; });
+        const onSent = (err?: Error) => {
+          if (err) throw err;
+          if (--pending === 0) resolveFlushed();
+        };
+        // CPU time, not wall time: a frame the kernel does not take at once is written
+        // later from the event loop, and that write is part of sending it.
+        const c0 = process.cpuUsage();
+        for (const f of frames) ws.send(f, onSent);
+        await flushed;
+        const c = process.cpuUsage(c0);
+        if (r >= o.warmup) out.push(((c.user + c.system) * 1000) / events);
+      }
+      // Written is not yet read: wait (bounded) until the sink has every frame.
+      const total = frames.length * (o.warmup + o.rounds);
+      let received = 0;
+      for (const deadline = Date.now() + 10_000; received < total && Date.now() < deadline; ) {
+        sink.send('frames');
+        received = ((await once(sink, 'message')) as [{ frames: number }])[0].frames;
+        if (received < total) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      ws.close();
+      if (received < total) throw new Error(`send: the sink received ${received} frames of ${total}`);
+      return summarizeRounds(zeroMask ? 'send-zero-mask' : 'send', 'event', out, events, { frameBytes: Math.round(frames.reduce((a, f) => a + f.length, 0) / frames.length) });
+    } finally {
+      sink.kill();
+    }
+  }
+}
+
+await runCase(cases);
