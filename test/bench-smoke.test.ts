@@ -1,0 +1,112 @@
+// A smoke run of both benchmark harnesses in a tiny configuration: they start, measure
+// and write numbers, into a temporary directory (never the committed BENCHMARKS.md or
+// bench/results), and leave no process behind. No timing is asserted: figures on a
+// shared two-core machine are only checked to be finite and positive.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+interface Exit { code: number | null; signal: string | null; stdout: string; stderr: string }
+
+/**
+ * Runs a harness as the leader of its own process group, so that everything it starts
+ * can be found (and, on failure, killed) through the group.
+ */
+function runHarness(script: string, args: string[], t: { after(fn: () => void): void }): Promise<Exit & { pgid: number }> {
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('NODEFLIGHT_') || k === 'NODE_OPTIONS') delete env[k];
+  const child = spawn(process.execPath, [join(root, 'dist/bench', script), ...args], { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const pgid = child.pid!;
+  t.after(() => killGroup(pgid));
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  const timer = setTimeout(() => killGroup(pgid), 55_000);
+  return new Promise((resolve) => {
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, pgid });
+    });
+  });
+}
+
+function killGroup(pgid: number): void {
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    // The group is already empty.
+  }
+}
+
+/** Waits (bounded) until no process of the group is left. */
+async function groupGone(pgid: number): Promise<boolean> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      process.kill(-pgid, 0);
+    } catch {
+      return true;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
+function snapshot(): { md: string; results: string[] } {
+  let md = '';
+  try {
+    md = `${statSync(join(root, 'BENCHMARKS.md')).mtimeMs} ${readFileSync(join(root, 'BENCHMARKS.md'), 'utf8').length}`;
+  } catch {
+    md = 'absent';
+  }
+  let results: string[] = [];
+  try {
+    results = readdirSync(join(root, 'bench/results')).sort();
+  } catch {
+    results = [];
+  }
+  return { md, results };
+}
+
+const positive = (v: unknown, what: string) => assert.ok(typeof v === 'number' && Number.isFinite(v) && v > 0, `${what} should be a finite number > 0, got ${String(v)}`);
+
+test('bench harnesses: a quick run of each emits numbers, writes only to --out, leaves no process', { timeout: 60_000 }, async (t) => {
+  const out = mkdtempSync(join(tmpdir(), 'nodeflight-bench-smoke-'));
+  t.after(() => rmSync(out, { recursive: true, force: true }));
+  const before = snapshot();
+
+  const macro = await runHarness('run.js', ['--quick', '--out', out], t);
+  assert.equal(macro.code, 0, `npm run bench -- --quick failed:\n${macro.stderr}\n${macro.stdout}`);
+  assert.ok(await groupGone(macro.pgid), 'the macro harness left processes behind');
+  const [macroFile] = readdirSync(join(out, 'results')).filter((f) => !f.startsWith('micro-'));
+  const run = JSON.parse(readFileSync(join(out, 'results', macroFile!), 'utf8')) as { samples: Array<Record<string, unknown>> };
+  assert.deepEqual(run.samples.map((s) => s.variant).sort(), ['bare', 'nodeflight']);
+  for (const s of run.samples) {
+    for (const k of ['rps', 'p50Ms', 'p99Ms', 'cpuUsPerReq', 'rssMB', 'requests']) positive(s[k], `${s.variant} ${k}`);
+  }
+  const agent = (run.samples.find((s) => s.variant === 'nodeflight')!.counters as { nodeflight: { recorded: number } }).nodeflight;
+  positive(agent.recorded, 'events the agent recorded');
+
+  const micro = await runHarness('micro.js', ['--quick', '--out', out], t);
+  assert.equal(micro.code, 0, `npm run bench:micro -- --quick failed:\n${micro.stderr}\n${micro.stdout}`);
+  assert.ok(await groupGone(micro.pgid), 'the micro harness left processes behind');
+  const [microFile] = readdirSync(join(out, 'results')).filter((f) => f.startsWith('micro-'));
+  const { results } = JSON.parse(readFileSync(join(out, 'results', microFile!), 'utf8')) as { results: Array<{ case: string; medianNs: number; minNs: number }> };
+  for (const name of ['agent-default', 'agent-path-filter', 'agent-express-route', 'encode', 'pack', 'send', 'ingest', 'GET /v1/routes']) {
+    const r = results.find((x) => x.case === name);
+    assert.ok(r, `micro case ${name} reported nothing`);
+    positive(r.medianNs, `${name} median`);
+    positive(r.minNs, `${name} min`);
+  }
+
+  const md = readFileSync(join(out, 'BENCHMARKS.md'), 'utf8');
+  for (const marker of ['<!-- bench:macro:begin -->', '<!-- bench:micro:begin -->']) assert.ok(md.includes(marker), `BENCHMARKS.md lacks ${marker}`);
+  assert.match(md, /\| nodeflight \| [\d,]+ /);
+  assert.deepEqual(snapshot(), before, 'the smoke run touched the committed BENCHMARKS.md or bench/results');
+});
