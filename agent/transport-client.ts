@@ -21,6 +21,8 @@ export class TransportClient {
   private queuedBytes = 0;
   private draining: NodeJS.Timeout | null = null;
   connected = false;
+  /** Whether the last connection (or attempt) ended; false while the first attempt is under way. */
+  private down = false;
   /** Events the collector acknowledged. */
   sent = 0;
   /** Events handed to the transport and not yet acknowledged. */
@@ -84,10 +86,11 @@ export class TransportClient {
 
   /**
    * Called when the process is about to exit: keeps it up for at most EXIT_DRAIN_MS
-   * while the last batches are acknowledged. Best effort, bounded, once.
+   * while the last batches are acknowledged. Best effort and bounded; skipped when the
+   * collector is known to be unreachable, so such a process exits at once.
    */
   drainBeforeExit(): void {
-    if (this.draining || !this.connected || this.inFlight === 0) return;
+    if (this.draining || this.down || this.inFlight === 0) return;
     this.port.ref();
     this.draining = setTimeout(() => this.endDrain(), EXIT_DRAIN_MS);
   }
@@ -119,6 +122,8 @@ export class TransportClient {
         break;
       case 'connected':
         this.connected = m.connected;
+        this.down = !m.connected;
+        if (this.down) this.endDrain();
         break;
       case 'message':
         this.onMessage(m.message);

@@ -36,6 +36,7 @@ export interface TransportHooks {
   onMessage(message: CollectorMessage): void;
   /** Batches holding `events` events and `bytes` bytes were acknowledged. */
   onAcked(events: number, bytes: number): void;
+  /** True on each welcome; false whenever a connection (or an attempt at one) ends. */
   onConnected(connected: boolean): void;
   warn(key: string, text: string): void;
 }
@@ -149,8 +150,8 @@ export class Transport {
     });
     ws.on('close', (code: number, reason: Buffer) => {
       if (this.ws === ws) this.ws = null;
-      if (this.ready) this.hooks.onConnected(false);
       this.ready = false;
+      this.hooks.onConnected(false);
       if (code >= 4000) this.hooks.warn(`close:${code}`, `the collector closed the stream (${code} ${reason.toString()}); retrying`);
       this.scheduleReconnect();
     });

@@ -20,6 +20,8 @@ export interface Service {
 export interface ServiceOptions {
   env?: Record<string, string>;
   preload?: 'import' | 'require' | 'none';
+  /** More node flags, before the script. */
+  nodeArgs?: string[];
   timeoutMs?: number;
 }
 
@@ -32,7 +34,7 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
 
 export async function startService(name: string, options: ServiceOptions = {}): Promise<Service> {
   const preload = options.preload ?? 'import';
-  const args = preload === 'none' ? [] : [`--${preload}`, 'nodeflight/agent'];
+  const args = [...(options.nodeArgs ?? []), ...(preload === 'none' ? [] : [`--${preload}`, 'nodeflight/agent'])];
   const child = spawn(process.execPath, [...args, fixture(name)], { cwd: repoRoot, env: cleanEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
