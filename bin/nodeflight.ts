@@ -4,6 +4,7 @@ const commands: Record<string, { summary: string; load: () => Promise<{ main(arg
   collector: { summary: 'run a collector: nodeflight collector [--host H] [--port P] [--token T] [--data-dir DIR]', load: () => import('../collector/cli.js') },
   print: { summary: 'print a recording\'s events: nodeflight print [--json] [--path-filter RE] [--min-ms N] FILE', load: () => import('../recording/print-cli.js') },
   summary: { summary: 'per-route counts and percentiles of a recording: nodeflight summary FILE', load: () => import('../recording/summary-cli.js') },
+  merge: { summary: 'exact per-route percentiles over collectors: nodeflight merge [--json] [--service S] [--window 5m] URL [URL ...]', load: () => import('../collector/merge-cli.js') },
 };
 
 function usage(): string {

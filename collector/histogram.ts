@@ -63,8 +63,8 @@ export interface LatencyMs {
   p999: number;
 }
 
-/** Only for a histogram holding at least one value (an empty one has no minimum). */
-export function latencyMs(h: Histogram): LatencyMs {
+/** Only for a histogram holding at least one value (an empty one has no minimum). Any HDR build: `nodeflight merge` passes JS ones. */
+export function latencyMs(h: hdr.Histogram): LatencyMs {
   return {
     min: ms(h.minNonZeroValue),
     mean: ms(h.mean),
