@@ -12,8 +12,9 @@
 // most `maxAgents` (1,000) agents.
 import type { AgentRegistry } from './agents.js';
 import type { Aggregator } from './aggregator.js';
+import type { Histogram } from './histogram.js';
 import { statusCounts } from './route-view.js';
-import { BUCKETS, COUNT } from './route-stats.js';
+import { BUCKETS, COUNT, type RouteStats } from './route-stats.js';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -56,41 +57,69 @@ export interface MetricsSource {
   now: number;
 }
 
+/** One route's lines of the three request families. */
+interface RouteLines {
+  /** The route's events since start when rendered: the lines hold until it changes. */
+  count: number;
+  requests: string;
+  durations: string;
+  latencies: string;
+}
+
+/**
+ * The lines of routes that had no event since the last scrape are reused: building
+ * them merges two ~94 KB HDR histograms and walks them for 4 quantiles, ~0.17 ms a
+ * route (measured, 1,000 routes: 174 ms a scrape), while an idle route's lines cannot
+ * have changed. Kept with the route (a WeakMap), ~3 KB each.
+ */
+const rendered = new WeakMap<RouteStats, RouteLines>();
+
+function routeLines(r: RouteStats, now: number, h: Histogram, counts: Float64Array): RouteLines {
+  r.advance(now);
+  r.collect(null, h, counts);
+  const labels = `service="${escapeLabel(r.service)}",method="${escapeLabel(r.method)}",route="${escapeLabel(r.route)}"`;
+  let requests = '';
+  // 1xx-5xx even at zero: a counter that appears only with its first 5xx hides that
+  // first burst from rate(), since Prometheus takes a new series' first value as its
+  // starting point. `unknown` (status outside 100-599) only once it happened.
+  for (const [cls, n] of Object.entries(statusCounts(counts))) {
+    requests += `nodeflight_http_server_requests_total{${labels},status_class="${cls}"} ${n}\n`;
+  }
+  const count = counts[COUNT]!;
+  const sum = r.sumMs / 1000;
+  let durations = '';
+  let cumulative = 0;
+  BUCKETS.forEach(([, le], i) => {
+    cumulative += r.buckets[i]!;
+    durations += `nodeflight_http_server_request_duration_seconds_bucket{${labels},le="${le}"} ${cumulative}\n`;
+  });
+  durations +=
+    `nodeflight_http_server_request_duration_seconds_bucket{${labels},le="+Inf"} ${count}\n` +
+    `nodeflight_http_server_request_duration_seconds_sum{${labels}} ${sum}\n` +
+    `nodeflight_http_server_request_duration_seconds_count{${labels}} ${count}\n`;
+  let latencies = '';
+  for (const q of QUANTILES) {
+    latencies += `nodeflight_http_server_request_latency_seconds{${labels},quantile="${q}"} ${h.getValueAtPercentile(q * 100) / 1e6}\n`;
+  }
+  latencies +=
+    `nodeflight_http_server_request_latency_seconds_sum{${labels}} ${sum}\n` +
+    `nodeflight_http_server_request_latency_seconds_count{${labels}} ${count}\n`;
+  return { count, requests, durations, latencies };
+}
+
 export function renderMetrics({ agg, agents, rejectedFrames, now }: MetricsSource): string {
   const requests: string[] = [];
   const durations: string[] = [];
   const latencies: string[] = [];
-  const h = agg.scratch;
-  const counts = agg.scratchCounts;
   for (const r of agg.list()) {
-    r.advance(now);
-    r.collect(null, h, counts);
-    const labels = `service="${escapeLabel(r.service)}",method="${escapeLabel(r.method)}",route="${escapeLabel(r.route)}"`;
-    // 1xx-5xx even at zero: a counter that appears only with its first 5xx hides that
-    // first burst from rate(), since Prometheus takes a new series' first value as its
-    // starting point. `unknown` (status outside 100-599) only once it happened.
-    for (const [cls, n] of Object.entries(statusCounts(counts))) {
-      requests.push(`nodeflight_http_server_requests_total{${labels},status_class="${cls}"} ${n}\n`);
+    let lines = rendered.get(r);
+    if (lines === undefined || lines.count !== r.countSinceStart()) {
+      lines = routeLines(r, now, agg.scratch, agg.scratchCounts);
+      rendered.set(r, lines);
     }
-    const count = counts[COUNT]!;
-    const sum = r.sumMs / 1000;
-    let cumulative = 0;
-    BUCKETS.forEach(([, le], i) => {
-      cumulative += r.buckets[i]!;
-      durations.push(`nodeflight_http_server_request_duration_seconds_bucket{${labels},le="${le}"} ${cumulative}\n`);
-    });
-    durations.push(
-      `nodeflight_http_server_request_duration_seconds_bucket{${labels},le="+Inf"} ${count}\n`,
-      `nodeflight_http_server_request_duration_seconds_sum{${labels}} ${sum}\n`,
-      `nodeflight_http_server_request_duration_seconds_count{${labels}} ${count}\n`,
-    );
-    for (const q of QUANTILES) {
-      latencies.push(`nodeflight_http_server_request_latency_seconds{${labels},quantile="${q}"} ${h.getValueAtPercentile(q * 100) / 1e6}\n`);
-    }
-    latencies.push(
-      `nodeflight_http_server_request_latency_seconds_sum{${labels}} ${sum}\n`,
-      `nodeflight_http_server_request_latency_seconds_count{${labels}} ${count}\n`,
-    );
+    requests.push(lines.requests);
+    durations.push(lines.durations);
+    latencies.push(lines.latencies);
   }
   return [
     family('nodeflight_http_server_requests_total', 'counter', 'HTTP requests served, by route and status class.', requests),
