@@ -8,6 +8,7 @@ import type { Aggregator } from './aggregator.js';
 import { authMessage, type TokenCheck } from './auth.js';
 import { serveDashboard } from './dashboard.js';
 import type { Ingest } from './ingest.js';
+import { LiveFeed } from './live.js';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
 import { parseInteger, parseMilliseconds, parseText, parseWindow, readQuery } from './query.js';
 import { errorReply, HttpError, json, send, type Reply } from './respond.js';
@@ -113,7 +114,11 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
       throw new HttpError(426, 'this is the agents\' WebSocket endpoint; connect with a WebSocket upgrade', { upgrade: 'websocket' });
     });
 
-  /** Returns null when the dashboard answered itself. */
+  // The dashboard's feed: the bodies of these three reads, as they would answer now.
+  const read = (path: string): string => router.match('GET', path)!.handler({}, new URLSearchParams()).body;
+  const live = new LiveFeed({ snapshot: () => `{"time":${clock()},"overview":${read('/overview')},"routes":${read('/routes')},"agents":${read('/agents')}}` });
+
+  /** Returns null when the dashboard or the live feed answered itself. */
   function handle(req: IncomingMessage, res: ServerResponse): Reply | null {
     const method = req.method ?? 'GET';
     let url: URL;
@@ -126,6 +131,11 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
     if ((method === 'GET' || method === 'HEAD') && (pathname === '/' || pathname === '/dashboard' || pathname.startsWith('/dashboard/'))) {
       if (serveDashboard(req, res)) return null;
       throw new HttpError(404, 'dashboard not built yet');
+    }
+    if (method === 'GET' && stripVersion(pathname) === '/live') {
+      readQuery(url.searchParams, []);
+      live.serve(req, res);
+      return null;
     }
     // Refused before anything is read; closing the connection spares reading the body.
     if (Number(req.headers['content-length']) > MAX_BODY_BYTES) {

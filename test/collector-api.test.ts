@@ -51,7 +51,7 @@ test('unversioned paths answer as v1; an unknown version is a 404 with an errors
   assert.deepEqual(Object.keys(v1.body).sort(), ['agents', 'connectedAgents', 'events', 'rejectedFrames', 'routes', 'routesOverflowed', 'uptimeMs', 'version']);
   assert.deepEqual(await getJson(`${collector.url}/v9/overview`), { status: 404, body: { errors: ['unknown API version v9; this collector serves v1'] } });
   assert.deepEqual(await getJson(`${collector.url}/v1/nothing`), { status: 404, body: { errors: ['no such endpoint: /v1/nothing'] } });
-  assert.deepEqual(await getJson(`${collector.url}/`), { status: 404, body: { errors: ['dashboard not built yet'] } });
+  assert.deepEqual(await getJson(`${collector.url}/dashboard/nothing.js`), { status: 404, body: { errors: ['no dashboard file "/dashboard/nothing.js"'] } });
   assert.deepEqual((await getJson(`${collector.url}/routes`)).body, (await getJson(`${collector.url}/v1/routes`)).body);
 });
 
