@@ -1,0 +1,61 @@
+// The live feed: GET /v1/live as server-sent events, one snapshot a second (the bodies
+// of /v1/overview, /v1/routes and /v1/agents). EventSource reconnects by itself after a
+// dropped connection; if the collector refuses the stream (its client cap), the page
+// polls the same three reads once a second and tries the stream again later.
+import { get } from './api.js';
+
+const POLL_MS = 1000;
+const RETRY_STREAM_MS = 15_000;
+
+export function connectLive(onSnapshot, onState) {
+  let source = null;
+  let pollTimer = 0;
+  let polling = false;
+
+  async function pollOnce() {
+    try {
+      const [overview, routes, agents] = await Promise.all([get('/v1/overview'), get('/v1/routes'), get('/v1/agents')]);
+      onState('polling');
+      onSnapshot({ time: Date.now(), overview, routes, agents });
+    } catch {
+      onState('offline');
+    }
+  }
+
+  function poll(untilMs) {
+    polling = true;
+    const step = async () => {
+      await pollOnce();
+      if (Date.now() < untilMs) pollTimer = setTimeout(step, POLL_MS);
+      else {
+        polling = false;
+        open();
+      }
+    };
+    step();
+  }
+
+  function open() {
+    source = new EventSource('/v1/live');
+    source.addEventListener('open', () => onState('live'));
+    source.addEventListener('snapshot', (event) => {
+      onState('live');
+      onSnapshot(JSON.parse(event.data));
+    });
+    source.addEventListener('error', () => {
+      if (source.readyState === EventSource.CLOSED) {
+        // Refused (not a dropped connection, which EventSource retries itself).
+        source = null;
+        if (!polling) poll(Date.now() + RETRY_STREAM_MS);
+      } else {
+        onState('reconnecting');
+      }
+    });
+  }
+
+  open();
+  return () => {
+    source?.close();
+    clearTimeout(pollTimer);
+  };
+}

@@ -1,0 +1,98 @@
+// Recording dumps: POST /v1/recordings starts one (202 with a request id), then
+// GET /v1/recordings/:id is polled until it is COMPLETED (a download link) or FAILED
+// (its failure cause).
+import { agentLabel } from './agents.js';
+import { api, ApiError } from './api.js';
+import * as fmt from './format.js';
+
+const POLL_MS = 500;
+const GIVE_UP_MS = 5 * 60_000;
+
+export class RecordingsPanel {
+  constructor(root) {
+    this.form = root.querySelector('#recording-form');
+    this.scope = root.querySelector('#recording-scope');
+    this.last = root.querySelector('#recording-last');
+    this.errors = root.querySelector('#recording-errors');
+    this.start = root.querySelector('#recording-start');
+    this.list = root.querySelector('#recording-list');
+    this.key = '';
+    this.form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      void this.submit();
+    });
+  }
+
+  update(agents) {
+    const services = [...new Set(agents.map((a) => a.service))].sort();
+    const key = `${services.join('\n')}\n\n${agents.map((a) => `${a.id}\t${agentLabel(a)}`).join('\n')}`;
+    if (key === this.key) return;
+    this.key = key;
+    const chosen = this.scope.value;
+    const options = [fmt.el('option', { value: '' }, 'all agents')];
+    const bySvc = fmt.el('optgroup', { label: 'service' });
+    for (const s of services) bySvc.append(fmt.el('option', { value: `service:${s}` }, s));
+    const byAgent = fmt.el('optgroup', { label: 'agent' });
+    for (const a of agents) byAgent.append(fmt.el('option', { value: `agent:${a.id}` }, agentLabel(a)));
+    if (services.length > 0) options.push(bySvc, byAgent);
+    this.scope.replaceChildren(...options);
+    this.scope.value = [...this.scope.options].some((o) => o.value === chosen) ? chosen : '';
+  }
+
+  showErrors(messages) {
+    this.errors.replaceChildren(...messages.map((m) => fmt.el('p', {}, m)));
+    this.errors.hidden = messages.length === 0;
+  }
+
+  async submit() {
+    this.showErrors([]);
+    const body = {};
+    const scope = this.scope.value;
+    if (scope.startsWith('service:')) body.service = scope.slice('service:'.length);
+    if (scope.startsWith('agent:')) body.agentId = scope.slice('agent:'.length);
+    if (this.last.value.trim() !== '') body.lastMs = Math.round(Number(this.last.value) * 1000);
+    this.start.disabled = true;
+    try {
+      const answer = await api('POST', '/v1/recordings', body);
+      const id = answer['request-id'];
+      const item = fmt.el('li', { 'data-request-id': id, 'data-status': 'IN_PROGRESS' });
+      this.list.prepend(item);
+      void this.follow(id, item, scope ? this.scope.selectedOptions[0]?.textContent ?? scope : 'all agents');
+    } catch (err) {
+      this.showErrors(err instanceof ApiError ? err.errors : [String(err)]);
+    } finally {
+      this.start.disabled = false;
+    }
+  }
+
+  async follow(id, item, what) {
+    const started = Date.now();
+    const show = (status, ...content) => {
+      item.dataset.status = status;
+      item.replaceChildren(fmt.el('span', { class: 'when' }, fmt.clock(started)), ` ${what}: `, ...content);
+    };
+    show('IN_PROGRESS', 'dumping…');
+    while (Date.now() - started < GIVE_UP_MS) {
+      let answer;
+      try {
+        answer = await api('GET', `/v1/recordings/${encodeURIComponent(id)}`);
+      } catch (err) {
+        show('FAILED', fmt.el('span', { class: 'bad' }, err instanceof ApiError ? err.errors.join('; ') : String(err)));
+        return;
+      }
+      const status = answer?.status?.id;
+      if (status === 'COMPLETED') {
+        const events = answer.operation?.events;
+        const link = fmt.el('a', { href: `/v1/recordings/${encodeURIComponent(id)}/file`, download: `nodeflight-${id}.nfr`, class: 'button' }, 'Download .nfr');
+        show('COMPLETED', `${events === undefined ? '' : `${fmt.count(events)} events `}`, link);
+        return;
+      }
+      if (status === 'FAILED') {
+        show('FAILED', fmt.el('span', { class: 'bad' }, `failed: ${answer.operation?.['failure-cause'] ?? 'no cause given'}`));
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+    show('FAILED', fmt.el('span', { class: 'bad' }, 'still in progress after 5 minutes; stopped asking'));
+  }
+}
