@@ -85,7 +85,7 @@ export function budgetText(): string {
 export const microBudget = {
   /** Agent per-request path (start + finish through the real channels), every agent case. */
   agentRequestNsMax: 200,
-  /** Flush cost per event: encode + msgpack pack + WebSocket send. */
+  /** Flush cost per event, streaming to a live collector: encode, pack, hand-off, socket write (CPU, all threads). */
   encodeSendNsMax: 100,
   /** Collector ingest (decode + validate + route lookup + HDR record) on one core. */
   ingestEventsPerSecMin: 3_000_000,

@@ -23,8 +23,9 @@ const caseList: CaseSpec[] = [
   { file: 'agent-path.js', name: 'agent-path-filter', what: '(a) agent per request, path filter (query cut off, 3 in 4 match)' },
   { file: 'agent-path.js', name: 'agent-express-route', what: '(a) agent per request, Express route naming (req.baseUrl + req.route.path)' },
   { file: 'encode.js', name: 'encode-pack', what: '(b) BlockEncoder.encode and msgpack pack, per event' },
-  { file: 'encode.js', name: 'send', what: '(b) WebSocket send of the packed frames (CPU until written)' },
-  { file: 'encode.js', name: 'send-zero-mask', what: '(b) the same with an all-zero ws mask (proposed)' },
+  { file: 'encode.js', name: 'send', what: '(b) ws.send of the packed frames to a local sink, CPU until written (diagnostic)' },
+  { file: 'encode.js', name: 'send-zero-mask', what: '(b) the same with an all-zero ws mask, which ws skips (diagnostic for a proposed change)' },
+  { file: 'encode.js', name: 'flush', what: '(b) the agent\'s flush() streaming to a live collector process: encode, pack, hand-off to the transport thread, socket write, until acknowledged; CPU of both threads' },
   { file: 'ingest.js', name: 'ingest', what: '(c) collector ingest: decode + validate + aggregate' },
   { file: 'routes-api.js', name: 'routes-api', what: '(d) GET /v1/routes, 1,000 routes' },
 ];
@@ -55,14 +56,8 @@ function targets(results: Result[]): Target[] {
     const v = median(by(c));
     if (v !== undefined) out.push({ label: `agent per request (${c})`, value: v, limit: microBudget.agentRequestNsMax, unit: 'ns', ok: v <= microBudget.agentRequestNsMax });
   }
-  const enc = median(by('encode+pack'));
-  for (const s of ['send', 'send-zero-mask']) {
-    const send = median(by(s));
-    if (enc !== undefined && send !== undefined) {
-      const v = enc + send;
-      out.push({ label: `encode + pack + ${s}`, value: v, limit: microBudget.encodeSendNsMax, unit: 'ns/event', ok: v <= microBudget.encodeSendNsMax });
-    }
-  }
+  const flush = median(by('flush'));
+  if (flush !== undefined) out.push({ label: 'encode + send: the agent\'s flush to a live collector (CPU, both threads)', value: flush, limit: microBudget.encodeSendNsMax, unit: 'ns/event', ok: flush <= microBudget.encodeSendNsMax });
   const ingest = median(by('ingest'));
   if (ingest !== undefined) {
     const v = 1e9 / ingest;

@@ -10,10 +10,12 @@ import WebSocket from 'ws';
 import { BlockEncoder } from '../../agent/encode.js';
 import type { EventRing } from '../../agent/ring.js';
 import { createEncoder } from '../../protocol/codec.js';
-import { CLIENT_CORE, tasksetPath } from '../processes.js';
+import { benchSource, CLIENT_CORE, tasksetPath } from '../processes.js';
+import { startAgent } from '../../agent/agent.js';
+import { readConfig } from '../../agent/config.js';
 import type { EventColumns } from '../../protocol/messages.js';
 import { MAX_BLOCK_EVENTS } from '../../protocol/validate.js';
-import { filledRing, RING_EVENTS } from './fixtures.js';
+import { fillRing, filledRing, RING_EVENTS } from './fixtures.js';
 import { runCase, summarizeRounds, type CaseOptions, type Result } from './timing.js';
 
 const counters = { recorded: RING_EVENTS, filtered: 0, dropped: 0, sent: 0, buffered: RING_EVENTS, hookErrors: 0 };
@@ -77,11 +79,56 @@ const cases = {
    * JavaScript when the optional bufferutil addon is absent): a proposed agent change.
    */
   'send-zero-mask': (o: CaseOptions) => send(o, true),
+
+  /**
+   * The whole flush as the agent runs it, streaming to a live collector process: the
+   * agent's own flush() (encode, pack, hand-off to its transport thread) and the
+   * transport thread's socket writes, until the collector acknowledged every event.
+   * CPU time of the whole process (both threads) per event.
+   */
+  async flush(o: CaseOptions): Promise<Result> {
+    const events = Math.max(MAX_BLOCK_EVENTS, 2 ** Math.round(Math.log2(RING_EVENTS * o.scale)));
+    const collector = spawnChild(benchSource('services/collector.mjs'));
+    try {
+      const [{ url }] = (await once(collector, 'message')) as [{ url: string }];
+      return await flushRounds(o, events, url);
+    } finally {
+      collector.kill();
+    }
+  },
 };
 
-/** The sink process, moved off this process's core where taskset exists. */
-function spawnSink(): ChildProcess {
-  const child = fork(fileURLToPath(new URL('./sink.js', import.meta.url)), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [] });
+async function until(ok: () => boolean, what: string): Promise<void> {
+  for (const deadline = Date.now() + 15_000; !ok(); ) {
+    if (Date.now() > deadline) throw new Error(`flush: timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
+async function flushRounds(o: CaseOptions, events: number, url: string): Promise<Result> {
+  const agent = startAgent(readConfig({ NODEFLIGHT_COLLECTOR: url, NODEFLIGHT_BUFFER_EVENTS: String(events), NODEFLIGHT_SERVICE: 'bench-flush', NODEFLIGHT_FLUSH_MS: '60000' }));
+  try {
+    await until(() => agent.transport!.connected, 'the collector\'s welcome');
+    const out: number[] = [];
+    for (let r = 0; r < o.warmup + o.rounds; r++) {
+      fillRing(agent.recorder.ring, events);
+      const c0 = process.cpuUsage();
+      agent.flush();
+      await until(() => agent.counters().buffered === 0, 'acknowledgements');
+      const c = process.cpuUsage(c0);
+      if (r >= o.warmup) out.push(((c.user + c.system) * 1000) / events);
+    }
+    const counters = agent.counters();
+    if (counters.sent !== counters.recorded || counters.dropped !== 0) throw new Error(`flush: the collector acknowledged ${counters.sent} of ${counters.recorded} events (${counters.dropped} dropped)`);
+    return summarizeRounds('flush', 'event', out, events, { sent: counters.sent });
+  } finally {
+    agent.stop();
+  }
+}
+
+/** A helper process (sink, collector), moved off this process's core where taskset exists. */
+function spawnChild(script: string): ChildProcess {
+  const child = fork(script, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [] });
   const taskset = tasksetPath();
   if (taskset !== null) execFileSync(taskset, ['-a', '-p', '-c', String(CLIENT_CORE), String(child.pid)], { stdio: 'ignore' });
   return child;
@@ -94,7 +141,7 @@ async function send(o: CaseOptions, zeroMask: boolean): Promise<Result> {
     const packr = createEncoder();
     let seq = 1;
     const frames = encodeAll(ring, new BlockEncoder(ring, routes), ring.oldest).map((events) => packr.pack({ t: 'batch', seq: seq++, counters, events }));
-    const sink = spawnSink();
+    const sink = spawnChild(fileURLToPath(new URL('./sink.js', import.meta.url)));
     try {
       const [{ port }] = (await once(sink, 'message')) as [{ port: number }];
       const ws = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: false, ...(zeroMask ? { generateMask: (mask: Buffer) => mask.fill(0) } : {}) });

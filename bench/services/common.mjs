@@ -36,9 +36,9 @@ export async function serve(handler) {
     if (m?.type !== 'stats') return;
     const cpu = process.cpuUsage();
     const wallUs = Number(process.hrtime.bigint() / 1000n);
-    const { rss, heapUsed } = process.memoryUsage();
+    const { rss, heapUsed, external, arrayBuffers } = process.memoryUsage();
     instrumentation(prom).then(
-      (inst) => process.send({ type: 'stats', id: m.id, cpuUs: cpu.user + cpu.system, wallUs, rss, heapUsed, inst }),
+      (inst) => process.send({ type: 'stats', id: m.id, cpuUs: cpu.user + cpu.system, wallUs, rss, heapUsed, external, arrayBuffers, inst }),
       (err) => process.send({ type: 'stats', id: m.id, error: String(err?.stack ?? err) }),
     );
   });
