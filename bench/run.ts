@@ -46,7 +46,7 @@ export interface RunRecord {
   verdicts: Verdict[];
 }
 
-interface Stats { cpuUs: number; wallUs: number; rss: number; heapUsed: number; inst: Instrumentation }
+interface Stats { cpuUs: number; wallUs: number; rss: number; heapUsed: number; arrayBuffers: number; inst: Instrumentation }
 
 const { values: args } = parseArgs({
   options: {
@@ -200,6 +200,8 @@ class Bench {
         p50Ms: run.p50Ms, p99Ms: run.p99Ms,
         cpuUsPerReq: cpuUs / run.requests,
         rssMB: after.rss / 1e6,
+        heapMB: after.heapUsed / 1e6,
+        arrayBuffersMB: after.arrayBuffers / 1e6,
         busy: cpuUs / (after.wallUs - before.wallUs),
         counters,
       };

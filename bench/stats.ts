@@ -12,6 +12,9 @@ export interface Sample {
   p99Ms: number;
   cpuUsPerReq: number;
   rssMB: number;
+  /** The main thread's V8 heap and ArrayBuffer memory at the end of the window (diagnostics for RSS). */
+  heapMB: number;
+  arrayBuffersMB: number;
   /** Fraction of the server core the service used during the window (1 = saturated). */
   busy: number;
   /** Instrumentation counters after the timed window (for the raw record). */
