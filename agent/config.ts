@@ -1,6 +1,6 @@
 // Reads every agent setting from the environment through the declared table in
 // protocol/settings.ts: nothing else in the agent reads process.env.
-import { agentSettings, defaultLiveSettings, type AgentConfig, type AgentSettingKey } from '../protocol/settings.js';
+import { agentSettings, defaultLiveSettings, type AgentConfig, type AgentSettingKey, type DumpSignal } from '../protocol/settings.js';
 import type { LiveSettings } from '../protocol/messages.js';
 import { warnOnce } from './log.js';
 
@@ -12,6 +12,9 @@ export interface ResolvedConfig {
   bufferEvents: number;
   flushMs: number;
   dump: string | undefined;
+  /** Dumps hold only events that ended within this many ms; 0: no age limit. */
+  maxAgeMs: number;
+  dumpSignal: DumpSignal | undefined;
   disabled: boolean;
   live: LiveSettings;
 }
@@ -39,6 +42,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ResolvedConfig
     bufferEvents: raw.bufferEvents ?? 65536,
     flushMs: raw.flushMs ?? 250,
     dump: raw.dump,
+    maxAgeMs: raw.maxAgeMs ?? 900_000,
+    dumpSignal: raw.dumpSignal,
     disabled: raw.disabled ?? false,
     live: {
       pathFilter: raw.pathFilter ?? defaultLiveSettings.pathFilter,

@@ -15,7 +15,7 @@
 //     | <--------------- settings {version}    |   pushed by PUT /v1/settings
 //     | -- settings-ack {version, ok} -------> |
 //     | <--------------- dump {requestId}      |   POST /v1/recordings
-//     | -- dump-data {requestId, columns} ---> |
+//     | -- dump-data {requestId, columns} ---> |   one block per message, the last says last: true
 
 export const PROTOCOL_VERSION = 1;
 export const INGEST_PATH = '/v1/ingest';
@@ -107,6 +107,12 @@ export interface HelloMessage extends AgentIdentity {
   protocol: number;
   settings: LiveSettings;
   settingsVersion: number;
+  /**
+   * The settings the agent's environment gave it, whatever it applied since: the
+   * collector falls back to them for each setting no API call has set. Optional: an
+   * agent without it is taken to have started with `settings`.
+   */
+  envSettings?: LiveSettings;
 }
 
 export interface WelcomeMessage {
@@ -152,11 +158,17 @@ export interface DumpRequestMessage {
   lastMs: number;
 }
 
+/**
+ * One block of an agent's answer to a dump request; the answer is one or more of these,
+ * in order, and the final one says `last: true` (an empty ring answers with one empty
+ * block). Each holds at most MAX_BLOCK_EVENTS rows, so it stays under the frame limit.
+ */
 export interface DumpDataMessage {
   t: 'dump-data';
   requestId: string;
   counters: Counters;
   events: EventColumns;
+  last: boolean;
 }
 
 export type AgentMessage = HelloMessage | BatchMessage | SettingsAckMessage | DumpDataMessage;

@@ -35,6 +35,8 @@ function number(min: number, max: number) {
 const text = (raw: string): Parsed<string> => ({ value: raw });
 
 export const MAX_BUFFER_EVENTS = 1 << 24;
+/** SIGUSR1 is left out on purpose: Node reserves it for the inspector. */
+export type DumpSignal = 'SIGUSR2' | 'SIGHUP';
 
 export const agentSettings = {
   collector: {
@@ -139,6 +141,23 @@ export const agentSettings = {
     description: 'File written with the buffered recording (`.nfr`) when the process exits.',
     live: false,
     parse: text,
+  },
+  maxAgeMs: {
+    env: 'NODEFLIGHT_MAX_AGE_MS',
+    defaultText: '`900000` (15 minutes)',
+    description: 'Age limit of the in-process recording, in milliseconds: dumps (`NODEFLIGHT_DUMP`, the signal, `POST /v1/recordings`) hold only events that ended within it. `0`: no age limit, only the buffer size.',
+    live: false,
+    parse: integer(0, 30 * 86_400_000),
+  },
+  dumpSignal: {
+    env: 'NODEFLIGHT_DUMP_SIGNAL',
+    defaultText: 'unset: no signal handler',
+    description: 'Signal (`SIGUSR2` or `SIGHUP`) on which the agent writes its recording to a new file `nodeflight-<pid>-<time>.nfr`, in the folder of `NODEFLIGHT_DUMP` or else the temporary folder, and names it on stderr. A handler is installed only when this is set, and then that signal no longer ends the process.',
+    live: false,
+    parse(raw: string): Parsed<DumpSignal> {
+      const v = raw.trim().toUpperCase();
+      return v === 'SIGUSR2' || v === 'SIGHUP' ? { value: v } : { error: 'must be SIGUSR2 or SIGHUP' };
+    },
   },
   disabled: {
     env: 'NODEFLIGHT_DISABLED',

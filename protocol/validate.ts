@@ -112,7 +112,9 @@ function validateHello(o: Obj): string | null {
   const e = validateIdentity(o) ?? count(o, 'settingsVersion') ?? count(o, 'protocol');
   if (e) return `hello.${e}`;
   const s = validateLiveSettings(o.settings);
-  return s ? `hello.settings: ${s}` : null;
+  if (s) return `hello.settings: ${s}`;
+  const env = o.envSettings === undefined ? null : validateLiveSettings(o.envSettings);
+  return env ? `hello.envSettings: ${env}` : null;
 }
 
 /** Checks a message an agent sent. The collector calls it on every decoded frame. */
@@ -134,6 +136,7 @@ export function validateAgentMessage(v: unknown): { message: AgentMessage } | { 
       return e ? { error: `settings-ack: ${e}` } : { message: v as unknown as SettingsAckMessage };
     case 'dump-data':
       e = str(v, 'requestId', 64) ?? validateCounters(v.counters) ?? validateColumns(v.events);
+      if (!e && typeof v.last !== 'boolean') e = 'last must be a boolean';
       return e ? { error: `dump-data: ${e}` } : { message: v as unknown as DumpDataMessage };
     default:
       return { error: `unknown message type ${JSON.stringify(String(v.t)).slice(0, 40)}` };
