@@ -1,12 +1,12 @@
 // Wires the parts of a running agent: hooks -> recorder (ring) -> encoder -> transport.
 // The flush timer is the agent's only clock: it sweeps aborted requests, encodes what
 // the ring holds into batches and hands them to the transport.
-import { performance } from 'node:perf_hooks';
 import type { Packr } from 'msgpackr';
 import { writeRecordingSync } from '../recording/writer.js';
 import { createEncoder } from '../protocol/codec.js';
 import { PROTOCOL_VERSION, type AgentIdentity, type CollectorMessage, type Counters, type EventColumns, type LiveSettings } from '../protocol/messages.js';
 import type { ResolvedConfig } from './config.js';
+import { answerDump, dumpWindow, installDumpSignal, RingCursor } from './dump.js';
 import { BlockEncoder } from './encode.js';
 import { disable, type HookFamily } from './hooks/guard.js';
 import { hookHttpServer } from './hooks/http-server.js';
@@ -22,7 +22,7 @@ export interface Agent {
   counters(): Counters;
   /** Encodes and queues what the ring holds; runs on the flush timer. */
   flush(): void;
-  /** Every event still held in the ring (sent or not) that ended within `lastMs` (0: all), as blocks. */
+  /** Every event still held in the ring (sent or not) that ended within `lastMs` and NODEFLIGHT_MAX_AGE_MS (0: no bound), as blocks. */
   snapshot(lastMs: number): EventColumns[];
   stop(): void;
 }
@@ -31,6 +31,10 @@ const EMPTY_BLOCK: EventColumns = {
   count: 0, strings: [], start: new Float64Array(0), duration: new Float64Array(0), method: new Uint32Array(0),
   path: new Uint32Array(0), route: new Uint32Array(0), status: new Uint16Array(0), size: new Float64Array(0), flags: new Uint8Array(0),
 };
+
+function sameSettings(a: LiveSettings, b: LiveSettings): boolean {
+  return a.pathFilter === b.pathFilter && a.thresholdMs === b.thresholdMs && a.sampleRate === b.sampleRate && a.httpServer === b.httpServer;
+}
 
 export function startAgent(config: ResolvedConfig): Agent {
   const identity = createIdentity(config.service);
@@ -41,7 +45,7 @@ export function startAgent(config: ResolvedConfig): Agent {
   let lastCounters = '';
 
   const hello = (): Uint8Array => packr.pack({
-    t: 'hello', protocol: PROTOCOL_VERSION, ...identity, settings: recorder.settings, settingsVersion: recorder.settingsVersion,
+    t: 'hello', protocol: PROTOCOL_VERSION, ...identity, settings: recorder.settings, settingsVersion: recorder.settingsVersion, envSettings: config.live,
   });
   const transport = config.collector === undefined ? null
     : new TransportClient(config.collector, config.token, hello(), (message) => onCollectorMessage(message));
@@ -59,11 +63,19 @@ export function startAgent(config: ResolvedConfig): Agent {
 
   function onCollectorMessage(message: CollectorMessage): void {
     if (message.t === 'welcome') {
-      if (message.settings !== null && message.settingsVersion !== recorder.settingsVersion) {
+      // The version alone could repeat across collectors that kept no data directory.
+      if (message.settings !== null && (message.settingsVersion !== recorder.settingsVersion || !sameSettings(message.settings, recorder.settings))) {
         applySettings(message.settings, message.settingsVersion);
       }
     } else if (message.t === 'settings') {
       applySettings(message.settings, message.version);
+    } else if (message.t === 'dump') {
+      recorder.sweepAborted();
+      answerDump(message.requestId, {
+        cursor: new RingCursor(recorder.ring, encoder, dumpWindow(message.lastMs, config.maxAgeMs)),
+        counters,
+        send: (m) => transport?.sendNow(packr.pack(m)),
+      });
     }
   }
 
@@ -102,30 +114,20 @@ export function startAgent(config: ResolvedConfig): Agent {
   }
 
   function snapshot(lastMs: number): EventColumns[] {
-    const { ring } = recorder;
-    let from = ring.oldest;
-    if (lastMs > 0) {
-      // Rows are written when requests finish, so end times ascend through the ring.
-      const cutoff = performance.now() - lastMs;
-      while (from < ring.head) {
-        const i = from % ring.capacity;
-        if (ring.start[i]! + ring.duration[i]! >= cutoff) break;
-        from++;
-      }
-    }
+    const cursor = new RingCursor(recorder.ring, encoder, dumpWindow(lastMs, config.maxAgeMs));
     const blocks: EventColumns[] = [];
-    while (from < ring.head) {
-      const block = encoder.encode(from, ring.head - from);
-      blocks.push(block);
-      from += block.count;
-    }
+    while (!cursor.done) blocks.push(cursor.next());
     return blocks;
+  }
+
+  function writeDump(path: string): void {
+    recorder.sweepAborted();
+    writeRecordingSync(path, { source: 'agent', agents: [{ identity, counters: counters(), blocks: snapshot(0) }] });
   }
 
   function dumpOnExit(): void {
     try {
-      recorder.sweepAborted();
-      writeRecordingSync(config.dump!, { source: 'agent', agents: [{ identity, counters: counters(), blocks: snapshot(0) }] });
+      writeDump(config.dump!);
     } catch (err) {
       warnOnce('dump', `could not write NODEFLIGHT_DUMP ${config.dump}: ${errorText(err)}`);
     }
@@ -141,6 +143,7 @@ export function startAgent(config: ResolvedConfig): Agent {
   timer.unref();
   process.once('beforeExit', flushBeforeExit);
   if (config.dump !== undefined) process.once('exit', dumpOnExit);
+  const removeDumpSignal = config.dumpSignal === undefined ? null : installDumpSignal(config.dumpSignal, config.dump, writeDump);
 
   return {
     identity,
@@ -153,6 +156,7 @@ export function startAgent(config: ResolvedConfig): Agent {
       clearInterval(timer);
       process.removeListener('beforeExit', flushBeforeExit);
       process.removeListener('exit', dumpOnExit);
+      removeDumpSignal?.();
       for (const h of hooks) disable(h);
       transport?.close();
     },
