@@ -16,8 +16,12 @@ export interface AgentState extends Omit<AgentIdentity, 'agentId'> {
   /** What the agent runs with, as its hello or its last settings-ack said. */
   settings: LiveSettings;
   settingsVersion: number;
-  /** Settings set for this agent through the API (a later issue): sent in the welcome, null keeps the agent's own. */
+  /** What the collector asks it to run (control.ts): sent in the welcome and pushed; null keeps the agent's own. */
   requested: { settings: LiveSettings; version: number } | null;
+  /** The settings its environment gave it: the fallback for each setting the API never set. */
+  ownSettings: LiveSettings | null;
+  /** The last settings version it refused, and why; it kept running `settings`. */
+  settingsRejected: { version: number; error: string } | null;
   counters: Counters;
   /** Events accepted from this agent (resent batches not counted twice). */
   received: number;
@@ -32,13 +36,11 @@ export function copyCounters(c: Counters): Counters {
   return { recorded: c.recorded, filtered: c.filtered, dropped: c.dropped, sent: c.sent, buffered: c.buffered, hookErrors: c.hookErrors };
 }
 
-function copySettings(s: LiveSettings): LiveSettings {
+export function copySettings(s: LiveSettings): LiveSettings {
   return { pathFilter: s.pathFilter, thresholdMs: s.thresholdMs, sampleRate: s.sampleRate, httpServer: s.httpServer };
 }
 
 export class AgentRegistry {
-  /** Default settings for agents; version 0 until settings can be changed live. */
-  readonly defaults = { settings: defaultLiveSettings, version: 0 };
   /** Events accepted from every agent, evicted ones included. */
   received = 0;
   private droppedByEvicted = 0;
@@ -58,7 +60,7 @@ export class AgentRegistry {
       a = {
         id: hello.agentId, service: '', host: '', pid: 0, nodeVersion: '', agentVersion: '', startTime: 0,
         link: null, connectedAt: now, lastSeenAt: now, settings: defaultLiveSettings, settingsVersion: 0,
-        requested: null, counters: zeroCounters(), received: 0, lastSeq: 0,
+        requested: null, ownSettings: null, settingsRejected: null, counters: zeroCounters(), received: 0, lastSeq: 0,
       };
       this.byId.set(a.id, a);
     }

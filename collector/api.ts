@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AgentRegistry, AgentState } from './agents.js';
 import type { Aggregator } from './aggregator.js';
 import { authMessage, type TokenCheck } from './auth.js';
+import type { ControlApi } from './control-api.js';
 import { serveDashboard } from './dashboard.js';
 import type { Ingest } from './ingest.js';
 import { LiveFeed } from './live.js';
@@ -18,7 +19,7 @@ import { Router, stripVersion, type Params } from './router.js';
 import { VERSION } from './version.js';
 
 /** The largest request body any endpoint accepts. */
-const MAX_BODY_BYTES = 1024 * 1024;
+export const MAX_BODY_BYTES = 1024 * 1024;
 const EVENTS_LIMIT = { default: 100, max: 1000 };
 /** Methods that change nothing; any other needs the token when the collector has one. */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -30,6 +31,8 @@ export interface ApiDeps {
   checkToken: TokenCheck;
   clock: () => number;
   startedAt: number;
+  /** Settings and recordings (control-api.ts). */
+  control: ControlApi;
 }
 
 type Handler = (params: Params, query: URLSearchParams) => Reply;
@@ -101,10 +104,6 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
         }),
       });
     })
-    .get('/settings', (_p, q) => {
-      readQuery(q, []);
-      return json({ settings: agents.defaults.settings, version: agents.defaults.version });
-    })
     .get('/metrics', (_p, q) => {
       readQuery(q, []);
       const body = renderMetrics({ agg, agents, rejectedFrames: deps.ingest.rejectedFrames, now: clock() });
@@ -145,6 +144,8 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
       const auth = deps.checkToken(req.headers.authorization);
       if (auth !== 'ok') throw new HttpError(401, authMessage(auth), { 'www-authenticate': 'Bearer' });
     }
+    // Settings and recordings read bodies and answer by themselves, asynchronously.
+    if (deps.control.serve(method, stripVersion(pathname), url.searchParams, req, res)) return null;
     const match = router.match(method, stripVersion(pathname));
     if (match === null) throw new HttpError(404, `no such endpoint: ${pathname}`);
     return match.handler(match.params, url.searchParams);

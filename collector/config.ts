@@ -16,6 +16,12 @@ interface Spec<T> {
 
 const nonEmpty = (raw: string): Parsed<string> => (raw === '' ? { error: 'must not be empty' } : { value: raw });
 
+const MAX_DURATION_MS = 7 * 86_400_000;
+function milliseconds(raw: string): Parsed<number> {
+  const n = Number(raw);
+  return raw.trim() !== '' && Number.isInteger(n) && n >= 1 && n <= MAX_DURATION_MS ? { value: n } : { error: `must be an integer number of milliseconds from 1 to ${MAX_DURATION_MS}` };
+}
+
 const collectorSettings = {
   host: { flag: '--host', env: 'NODEFLIGHT_COLLECTOR_HOST', parse: nonEmpty },
   port: {
@@ -28,6 +34,10 @@ const collectorSettings = {
   },
   token: { flag: '--token', env: 'NODEFLIGHT_COLLECTOR_TOKEN', parse: nonEmpty },
   dataDir: { flag: '--data-dir', env: 'NODEFLIGHT_COLLECTOR_DATA_DIR', parse: nonEmpty },
+  /** A recording fails when an agent sends nothing for this long. */
+  recordingTimeoutMs: { flag: '--recording-timeout-ms', env: 'NODEFLIGHT_COLLECTOR_RECORDING_TIMEOUT_MS', parse: milliseconds },
+  /** How long a finished recording operation is kept (Flink's rest.async.store-duration). */
+  recordingStoreMs: { flag: '--recording-store-ms', env: 'NODEFLIGHT_COLLECTOR_RECORDING_STORE_MS', parse: milliseconds },
 } satisfies Record<string, Spec<unknown>>;
 
 type Key = keyof typeof collectorSettings;
@@ -56,6 +66,8 @@ export interface ConfigOptions {
   port?: number;
   token?: string;
   dataDir?: string;
+  recordingTimeoutMs?: number;
+  recordingStoreMs?: number;
   maxRoutes?: number;
   maxRecentEvents?: number;
   maxAgents?: number;
@@ -66,6 +78,8 @@ export interface CollectorConfig {
   port: number;
   token: string | undefined;
   dataDir: string | undefined;
+  recordingTimeoutMs: number;
+  recordingStoreMs: number;
   maxRoutes: number;
   maxRecentEvents: number;
   maxAgents: number;
@@ -74,6 +88,8 @@ export interface CollectorConfig {
 const defaults = {
   host: '127.0.0.1',
   port: 8081,
+  recordingTimeoutMs: 10_000,
+  recordingStoreMs: 300_000,
   maxRoutes: 2000,
   maxRecentEvents: 10_000,
   maxAgents: 1000,
@@ -104,6 +120,8 @@ export function resolveConfig(opts: ConfigOptions, env: NodeJS.ProcessEnv): Coll
     port: checked('port', opts.port) ?? fromEnv('port', env) ?? defaults.port,
     token,
     dataDir: checked('dataDir', opts.dataDir) ?? fromEnv('dataDir', env),
+    recordingTimeoutMs: checked('recordingTimeoutMs', opts.recordingTimeoutMs) ?? fromEnv('recordingTimeoutMs', env) ?? defaults.recordingTimeoutMs,
+    recordingStoreMs: checked('recordingStoreMs', opts.recordingStoreMs) ?? fromEnv('recordingStoreMs', env) ?? defaults.recordingStoreMs,
     maxRoutes: limit('maxRoutes', opts.maxRoutes, defaults.maxRoutes),
     maxRecentEvents: limit('maxRecentEvents', opts.maxRecentEvents, defaults.maxRecentEvents),
     maxAgents: limit('maxAgents', opts.maxAgents, defaults.maxAgents),

@@ -3,6 +3,8 @@
 //
 //   agents --ws /v1/ingest--> ingest --> aggregator (routes, recent events) --> api, metrics
 //                                \--> agent registry ------------------------/
+//                                 <--> control (settings, recordings) <-------- control-api
+import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { AgentRegistry } from './agents.js';
@@ -10,14 +12,18 @@ import { Aggregator } from './aggregator.js';
 import { createApi } from './api.js';
 import { createTokenCheck } from './auth.js';
 import { resolveConfig, type ConfigOptions } from './config.js';
+import { Control } from './control.js';
+import { createControlApi } from './control-api.js';
 import { initHistograms } from './histogram.js';
 import { attachIngest } from './ingest.js';
+import { Recordings } from './recordings.js';
 import { rawErrorResponse } from './respond.js';
+import { SettingsStore } from './settings-store.js';
 
 export { ConfigError } from './config.js';
 
 export interface CollectorOptions extends ConfigOptions {
-  /** Wall-clock milliseconds since the epoch; tests inject one to drive intervals and rates. */
+  /** Wall-clock milliseconds since the epoch; tests inject one to drive intervals, rates and the expiry of recordings. */
   clock?: () => number;
 }
 
@@ -40,13 +46,18 @@ export async function startCollector(opts: CollectorOptions = {}): Promise<Colle
   const config = resolveConfig(opts, process.env);
   await initHistograms();
   const clock = opts.clock ?? Date.now;
+  if (config.dataDir !== undefined) await mkdir(config.dataDir, { recursive: true });
+  const store = await SettingsStore.open(config.dataDir, config.maxAgents);
+  const recordings = new Recordings({ dataDir: config.dataDir, timeoutMs: config.recordingTimeoutMs, storeMs: config.recordingStoreMs, clock });
   const agents = new AgentRegistry(config.maxAgents);
   const aggregator = new Aggregator(config.maxRoutes, config.maxRecentEvents);
   const checkToken = createTokenCheck(config.token);
 
   const server = createServer();
-  const ingest = attachIngest(server, { agents, aggregator, checkToken, clock });
-  server.on('request', createApi({ agents, aggregator, ingest, checkToken, clock, startedAt: clock() }));
+  const control = new Control(agents, store, recordings);
+  const ingest = attachIngest(server, { agents, aggregator, checkToken, clock, control });
+  control.attach((agent, message) => ingest.send(agent, message));
+  server.on('request', createApi({ agents, aggregator, ingest, checkToken, clock, startedAt: clock(), control: createControlApi(control) }));
   server.on('clientError', onClientError);
   try {
     await listen(server, config.port, config.host);
@@ -67,9 +78,12 @@ export async function startCollector(opts: CollectorOptions = {}): Promise<Colle
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
+        // Dumps under way fail as "shut down" before their agents' connections close.
+        const recorded = recordings.close();
         await ingest.close();
         server.closeAllConnections();
         await stopped;
+        await recorded;
         aggregator.destroy();
       })();
       return closing;

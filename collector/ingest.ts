@@ -1,4 +1,5 @@
-// WebSocket ingest at /v1/ingest: agents stream hello, then batches (protocol/messages.ts).
+// WebSocket ingest at /v1/ingest: agents stream hello, then batches (protocol/messages.ts);
+// settings-acks and dump data go to the control (control.ts), which sends through `send`.
 //
 // The token is checked on the HTTP upgrade request, before a WebSocket exists, so a
 // caller without it costs one short response. After the upgrade every frame is decoded
@@ -14,6 +15,7 @@ import { MAX_AGENT_FRAME_BYTES, validateAgentMessage } from '../protocol/validat
 import { copyCounters, type AgentRegistry, type AgentState } from './agents.js';
 import type { Aggregator } from './aggregator.js';
 import { authMessage, type TokenCheck } from './auth.js';
+import type { IngestControl } from './control.js';
 import { rawErrorResponse } from './respond.js';
 import { stripVersion } from './router.js';
 
@@ -32,11 +34,15 @@ export interface IngestDeps {
   aggregator: Aggregator;
   checkToken: TokenCheck;
   clock: () => number;
+  /** Settings and dumps: told of hellos, acks, dump data and closed connections. */
+  control: IngestControl;
 }
 
 export interface Ingest {
   /** Frames that closed their connection: malformed, out of protocol, or too large. */
   readonly rejectedFrames: number;
+  /** Sends to the agent's open connection; returns it, or null when the agent has none. */
+  send(agent: AgentState, message: CollectorMessage): object | null;
   close(): Promise<void>;
 }
 
@@ -104,7 +110,7 @@ export function attachIngest(server: Server, deps: IngestDeps): Ingest {
       this.close(code, reason);
     }
 
-    private send(m: CollectorMessage): void {
+    send(m: CollectorMessage): void {
       this.ws.send(encoder.pack(m));
     }
 
@@ -129,9 +135,9 @@ export function attachIngest(server: Server, deps: IngestDeps): Ingest {
         case 'hello':
           return this.reject(CloseCode.unexpected, 'hello was already received on this connection');
         case 'settings-ack':
-          return this.reject(CloseCode.unexpected, 'settings-ack without a settings message');
+          return deps.control.onSettingsAck(this.agent, m);
         case 'dump-data':
-          return this.reject(CloseCode.unexpected, 'dump-data without a dump request');
+          return deps.control.onDumpData(this.agent, this, m);
       }
     }
 
@@ -154,6 +160,7 @@ export function attachIngest(server: Server, deps: IngestDeps): Ingest {
       clearTimeout(this.helloTimer);
       if (previous instanceof Connection) previous.close(CloseCode.replaced, `a newer connection took over agent ${hello.agentId}`);
       this.agent = agent;
+      deps.control.onHello(agent, hello);
       this.send({
         t: 'welcome',
         protocol: PROTOCOL_VERSION,
@@ -181,7 +188,10 @@ export function attachIngest(server: Server, deps: IngestDeps): Ingest {
       this.closing = true;
       clearTimeout(this.helloTimer);
       connections.delete(this);
-      if (this.agent !== null) deps.agents.disconnect(this.agent, this, deps.clock());
+      if (this.agent !== null) {
+        deps.agents.disconnect(this.agent, this, deps.clock());
+        deps.control.onClosed(this.agent, this);
+      }
     }
   }
 
@@ -210,6 +220,12 @@ export function attachIngest(server: Server, deps: IngestDeps): Ingest {
   return {
     get rejectedFrames() {
       return stats.rejectedFrames;
+    },
+    send(agent, message) {
+      const c = agent.link;
+      if (!(c instanceof Connection) || c.ws.readyState !== c.ws.OPEN) return null;
+      c.send(message);
+      return c;
     },
     async close() {
       server.off('upgrade', onUpgrade);

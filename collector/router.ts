@@ -27,8 +27,23 @@ export class Router<H> {
 
   /** A GET route also answers HEAD (Node leaves out the body). */
   get(pattern: string, handler: H): this {
+    return this.on('GET', pattern, handler).on('HEAD', pattern, handler);
+  }
+
+  put(pattern: string, handler: H): this {
+    return this.on('PUT', pattern, handler);
+  }
+
+  post(pattern: string, handler: H): this {
+    return this.on('POST', pattern, handler);
+  }
+
+  /** Methods of one pattern share an entry, so that a wrong method is a 405 listing them all. */
+  private on(method: string, pattern: string, handler: H): this {
     const segments = pattern.split('/').filter(Boolean);
-    this.entries.push({ segments, handlers: new Map([['GET', handler], ['HEAD', handler]]) });
+    let entry = this.entries.find((e) => e.segments.join('/') === segments.join('/'));
+    if (entry === undefined) this.entries.push((entry = { segments, handlers: new Map() }));
+    entry.handlers.set(method, handler);
     return this;
   }
 

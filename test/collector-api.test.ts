@@ -150,5 +150,7 @@ test('/v1/agents and /v1/settings', async () => {
   const a = body.agents.find((x: any) => x.id === 'api-agent');
   for (const k of ['id', 'service', 'host', 'pid', 'nodeVersion', 'agentVersion', 'connected', 'connectedAt', 'lastSeenAt', 'settings', 'settingsVersion', 'counters', 'received']) assert.ok(k in a, k);
   assert.deepEqual(Object.keys(a.counters), ['recorded', 'filtered', 'dropped', 'sent', 'buffered', 'hookErrors']);
-  assert.deepEqual((await getJson(`${collector.url}/v1/settings`)).body, { settings: { pathFilter: '.*', thresholdMs: 0, sampleRate: 1, httpServer: true }, version: 0 });
+  const settings = (await getJson(`${collector.url}/v1/settings`)).body;
+  assert.deepEqual(settings.settings, { pathFilter: '.*', thresholdMs: 0, sampleRate: 1, httpServer: true });
+  assert.deepEqual([settings.version, settings.set], [0, {}], 'nothing set: agents run their own settings');
 });
