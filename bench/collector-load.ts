@@ -22,6 +22,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { AgentClient, columns, counters, type Row } from '../test/helpers/ingest-client.js';
+import { random } from '../test/helpers/random.js';
 import { cleanEnv, distBench } from './processes.js';
 
 const { values: args } = parseArgs({
@@ -94,16 +95,6 @@ async function startHost(manualClock: boolean): Promise<Host> {
 
 // ---------------------------------------------------------------------------------
 // Agents and their events.
-
-/** mulberry32: the same events on every run. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `n` events over `routes` (route k is /r<first+k>/:id), log-uniform 0.1 ms to 1 s, 2 % 5xx. */
 function events(n: number, routes: number, seed: number, first = 0): Row[] {

@@ -17,7 +17,8 @@ const CONCURRENCY = 8;
 /** A problem a user can act on: printed as one line, never with a stack trace. */
 export class MergeError extends Error {}
 
-export interface RouteDetail {
+/** What one collector's GET /v1/routes/:id says and a merge adds up. */
+interface RouteCounts {
   id: string;
   service: string;
   method: string;
@@ -25,20 +26,16 @@ export interface RouteDetail {
   count: number;
   status: Record<string, number>;
   aborted: number;
+}
+
+export interface RouteDetail extends RouteCounts {
   hdr: string;
   /** Exact, where the histogram only knows their buckets. */
   minMs: number;
   maxMs: number;
 }
 
-export interface MergedRoute {
-  id: string;
-  service: string;
-  method: string;
-  route: string;
-  count: number;
-  status: Record<string, number>;
-  aborted: number;
+export interface MergedRoute extends RouteCounts {
   /** How many of the collectors had events for this route. */
   collectors: number;
   latencyMs: LatencyMs;

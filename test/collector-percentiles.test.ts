@@ -6,21 +6,12 @@ import { request } from 'undici';
 import { startCollectorProcess, type CollectorProcess } from './helpers/collector-process.js';
 import { getJson } from './helpers/http.js';
 import { AgentClient, type Row } from './helpers/ingest-client.js';
+import { random } from './helpers/random.js';
 
 const SERVICE = 'pct-svc';
 /** A service name that needs every escape of the Prometheus label format. */
 const ODD_SERVICE = 'we"ird\\svc\nline';
 const N = 20_000;
-
-/** mulberry32: the same values on every run. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Mostly a few milliseconds, with a long tail up to seconds, at sub-millisecond precision. */
 function durations(): number[] {

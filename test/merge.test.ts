@@ -8,6 +8,7 @@ import { drained, waitForAgent } from './helpers/agents.js';
 import { startCollectorProcess, type CollectorProcess } from './helpers/collector-process.js';
 import { getJson, hit } from './helpers/http.js';
 import { AgentClient, counters, type Row } from './helpers/ingest-client.js';
+import { random } from './helpers/random.js';
 import { cleanEnv, repoRoot, startService } from './helpers/service-process.js';
 
 const bin = fileURLToPath(new URL('../bin/nodeflight.js', import.meta.url));
@@ -27,16 +28,6 @@ async function collector(): Promise<CollectorProcess> {
   return c;
 }
 after(async () => { await Promise.all(started.map((c) => c.stop())); });
-
-/** mulberry32: the same values on every run. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Sent { service: string; rows: Row[] }
 

@@ -60,14 +60,7 @@ export function counters(recorded: number, dropped = 0): Counters {
 }
 
 /** A deterministic pseudo-random source (mulberry32), so failures reproduce. */
-export function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { random } from './helpers/random.js';
 
 /** A temporary directory removed when the test file ends. */
 export function tempDir(): string {
