@@ -120,11 +120,17 @@ test('no request path leaves the asset table: traversal and unknown files are 40
   assert.deepEqual(await getJson(`${collector.url}/dashboard/nothing.css`), { status: 404, body: { errors: ['no dashboard file "/dashboard/nothing.css"'] } });
 });
 
-/** Reads server-sent events from `path` until `count` snapshots came, then closes. */
-async function snapshots(path: string, count: number): Promise<{ res: IncomingMessage; events: Array<{ at: number; data: any }> }> {
-  const req = httpRequest(collector.url + path, { agent: false });
+/** A response whose body has not been read yet, on a connection of its own. */
+async function stream(url: string): Promise<IncomingMessage> {
+  const req = httpRequest(url, { agent: false });
   req.end();
   const [res] = (await once(req, 'response')) as [IncomingMessage];
+  return res;
+}
+
+/** Reads server-sent events from `path` until `count` snapshots came, then closes. */
+async function snapshots(path: string, count: number): Promise<{ res: IncomingMessage; events: Array<{ at: number; data: any }> }> {
+  const res = await stream(collector.url + path);
   const events: Array<{ at: number; data: any }> = [];
   let buffered = '';
   res.setEncoding('utf8');
@@ -169,9 +175,7 @@ test('the live feed serves at most 32 clients; a freed slot can be taken again',
   const open: IncomingMessage[] = [];
   try {
     for (let i = 0; i < 32; i++) {
-      const req = httpRequest(`${collector.url}/v1/live`, { agent: false });
-      req.end();
-      const [res] = (await once(req, 'response')) as [IncomingMessage];
+      const res = await stream(`${collector.url}/v1/live`);
       assert.equal(res.statusCode, 200);
       res.resume();
       open.push(res);
@@ -210,18 +214,12 @@ test('LiveFeed: the timer runs only while a client listens, and a client that do
   try {
     assert.equal(feed.ticking, false);
     // A reader that keeps up stays connected.
-    const reader = httpRequest(url, { agent: false });
-    reader.end();
-    const [readRes] = (await once(reader, 'response')) as [IncomingMessage];
-    readRes.resume();
+    const readRes = (await stream(url)).resume();
     assert.equal(feed.clientCount, 1);
     assert.equal(feed.ticking, true);
 
     // A client that never reads: its unsent data passes the bound and it is closed.
-    const stalled = httpRequest(url, { agent: false });
-    stalled.end();
-    const [stalledRes] = (await once(stalled, 'response')) as [IncomingMessage];
-    stalledRes.pause();
+    const stalledRes = (await stream(url)).pause();
     assert.equal(feed.clientCount, 2);
     // (A paused client would not notice the close: watch the server's side.)
     await until(() => feed.clientCount === 1, 'the stalled client was never cut off');

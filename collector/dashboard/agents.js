@@ -5,6 +5,29 @@ export function agentLabel(a) {
   return `${a.service} · ${a.host}:${a.pid}`;
 }
 
+/**
+ * Fills a scope <select>: '' (everything), then `service:NAME` and `agent:ID` options.
+ * Rebuilt only when the agents change, so an open list is not disturbed; `key` is the
+ * select's last build, returned anew.
+ */
+export function fillScopes(select, agents, allLabel, key) {
+  const services = [...new Set(agents.map((a) => a.service))].sort();
+  const next = `${services.join('\n')}\n\n${agents.map((a) => `${a.id}\t${agentLabel(a)}`).join('\n')}`;
+  if (next === key) return key;
+  const chosen = select.value;
+  const options = [fmt.el('option', { value: '' }, allLabel)];
+  if (services.length > 0) {
+    const bySvc = fmt.el('optgroup', { label: 'service' });
+    for (const s of services) bySvc.append(fmt.el('option', { value: `service:${s}` }, s));
+    const byAgent = fmt.el('optgroup', { label: 'agent' });
+    for (const a of agents) byAgent.append(fmt.el('option', { value: `agent:${a.id}` }, agentLabel(a)));
+    options.push(bySvc, byAgent);
+  }
+  select.replaceChildren(...options);
+  select.value = [...select.options].some((o) => o.value === chosen) ? chosen : '';
+  return next;
+}
+
 function settingsText(a) {
   const s = a.settings ?? {};
   const parts = [`filter ${s.pathFilter ?? '.*'}`, `≥ ${s.thresholdMs ?? 0} ms`];

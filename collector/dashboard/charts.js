@@ -58,7 +58,8 @@ export class LatencyChart extends Chart {
         { label: 'max', stroke: COLORS.max, width: 1, dash: [4, 3], value: msValue, spanGaps: false },
       ],
       scales: { y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
-      axes: [{ values: timeAxis }, { label: 'ms', values: msAxis, size: 56 }],
+      // hh:mm:ss labels need about 70 px each.
+      axes: [{ values: timeAxis, space: 80 }, { label: 'ms', values: msAxis, size: 56 }],
       cursor: { drag: { x: false, y: false } },
     });
   }

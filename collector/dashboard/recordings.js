@@ -1,7 +1,7 @@
 // Recording dumps: POST /v1/recordings starts one (202 with a request id), then
 // GET /v1/recordings/:id is polled until it is COMPLETED (a download link) or FAILED
 // (its failure cause).
-import { agentLabel } from './agents.js';
+import { fillScopes } from './agents.js';
 import { api, ApiError } from './api.js';
 import * as fmt from './format.js';
 
@@ -24,19 +24,7 @@ export class RecordingsPanel {
   }
 
   update(agents) {
-    const services = [...new Set(agents.map((a) => a.service))].sort();
-    const key = `${services.join('\n')}\n\n${agents.map((a) => `${a.id}\t${agentLabel(a)}`).join('\n')}`;
-    if (key === this.key) return;
-    this.key = key;
-    const chosen = this.scope.value;
-    const options = [fmt.el('option', { value: '' }, 'all agents')];
-    const bySvc = fmt.el('optgroup', { label: 'service' });
-    for (const s of services) bySvc.append(fmt.el('option', { value: `service:${s}` }, s));
-    const byAgent = fmt.el('optgroup', { label: 'agent' });
-    for (const a of agents) byAgent.append(fmt.el('option', { value: `agent:${a.id}` }, agentLabel(a)));
-    if (services.length > 0) options.push(bySvc, byAgent);
-    this.scope.replaceChildren(...options);
-    this.scope.value = [...this.scope.options].some((o) => o.value === chosen) ? chosen : '';
+    this.key = fillScopes(this.scope, agents, 'all agents', this.key);
   }
 
   showErrors(messages) {

@@ -1,18 +1,45 @@
-// Live settings: edit the path filter and threshold for every agent (PUT /v1/settings)
-// or one (PUT /v1/agents/:id/settings), show the collector's validation errors next to
-// the form, and follow each agent's acknowledgement of the version the PUT created.
-import { agentLabel } from './agents.js';
+// Live settings: edit the path filter and threshold for every agent (PUT /v1/settings),
+// one service (?service=) or one agent (PUT /v1/agents/:id/settings); show the
+// collector's validation errors next to the form, and follow each agent until it
+// acknowledges (or rejects) the version the change created.
+import { agentLabel, fillScopes } from './agents.js';
 import { api, ApiError } from './api.js';
 import * as fmt from './format.js';
 
-const path = (scope) => (scope ? `/v1/agents/${encodeURIComponent(scope)}/settings` : '/v1/settings');
-
-/** Settings and version from a settings answer, whichever of the documented forms it has. */
-function readSettings(body) {
-  const settings = body?.settings ?? body?.requested?.settings ?? body;
-  const version = body?.version ?? body?.requested?.version ?? body?.settingsVersion;
-  return { settings, version: typeof version === 'number' ? version : undefined };
+function path(scope) {
+  if (scope.startsWith('agent:')) return `/v1/agents/${encodeURIComponent(scope.slice(6))}/settings`;
+  if (scope.startsWith('service:')) return `/v1/settings?${new URLSearchParams({ service: scope.slice(8) })}`;
+  return '/v1/settings';
 }
+
+/** The settings in force for a scope, from a settings answer (scope or agent form). */
+const settingsOf = (body) => body?.settings ?? body?.requested?.settings ?? body?.acknowledged?.settings;
+
+/** Each concerned agent's requested, acknowledged and rejected versions, from a settings answer. */
+function agentStates(body) {
+  const list = Array.isArray(body?.agents) ? body.agents : typeof body?.id === 'string' ? [body] : [];
+  return list.map((a) => ({
+    id: a.id,
+    connected: a.connected !== false,
+    requested: a.requested?.version ?? null,
+    acknowledged: a.acknowledged?.version ?? 0,
+    rejected: a.rejected ?? null,
+  }));
+}
+
+function stateOf(a) {
+  if (a.requested === null) return 'own';
+  if (a.acknowledged >= a.requested) return 'acknowledged';
+  if (a.rejected !== null && a.rejected.version >= a.requested) return 'rejected';
+  return a.connected ? 'pending' : 'disconnected';
+}
+
+const LABELS = {
+  own: 'runs its own settings',
+  acknowledged: '✓ applied',
+  pending: 'waiting for the agent…',
+  disconnected: 'disconnected: gets it when it reconnects',
+};
 
 export class SettingsPanel {
   constructor(root) {
@@ -24,42 +51,43 @@ export class SettingsPanel {
     this.apply = root.querySelector('#settings-apply');
     this.ackTable = root.querySelector('#ack-table');
     this.agents = [];
-    this.agentKey = '';
-    /** The last change sent: which agents it concerns and the version they must acknowledge. */
+    this.key = '';
+    /** The last change sent: its scope and the state of each agent it concerns. */
     this.pending = null;
+    this.polling = false;
     this.form.addEventListener('submit', (event) => {
       event.preventDefault();
       void this.submit();
     });
     this.scope.addEventListener('change', () => void this.load());
     root.querySelector('#settings-reload').addEventListener('click', () => void this.load());
-    for (const input of [this.pathFilter, this.threshold]) input.addEventListener('input', () => input.removeAttribute('aria-invalid'));
+    /** Counts the user's edits, so that a load answered late does not overwrite them. */
+    this.edits = 0;
+    for (const input of [this.pathFilter, this.threshold]) {
+      input.addEventListener('input', () => {
+        this.edits++;
+        input.removeAttribute('aria-invalid');
+      });
+    }
   }
 
-  /** The agents of the latest snapshot: refreshes the scope list and the acknowledgements. */
+  /** The agents of the latest snapshot: refreshes the scope list and follows pending acknowledgements. */
   update(agents) {
     this.agents = agents;
-    const key = agents.map((a) => `${a.id}\t${agentLabel(a)}`).join('\n');
-    if (key !== this.agentKey) {
-      this.agentKey = key;
-      const chosen = this.scope.value;
-      this.scope.replaceChildren(fmt.el('option', { value: '' }, 'all agents (defaults)'), ...agents.map((a) => fmt.el('option', { value: a.id }, agentLabel(a))));
-      this.scope.value = agents.some((a) => a.id === chosen) ? chosen : '';
-    }
+    this.key = fillScopes(this.scope, agents, 'all agents (defaults)', this.key);
+    if (this.pending?.agents.some((a) => stateOf(a) === 'pending')) void this.follow();
     this.renderAcks();
   }
 
   async load() {
     this.showErrors([]);
     const scope = this.scope.value;
+    const edits = this.edits;
     try {
-      const { settings } = readSettings(await api('GET', path(scope)));
-      this.fill(settings);
+      const settings = settingsOf(await api('GET', path(scope)));
+      if (edits === this.edits && scope === this.scope.value) this.fill(settings);
     } catch (err) {
-      // Before the per-agent endpoint answers, show what the agent last reported.
-      const agent = this.agents.find((a) => a.id === scope);
-      if (agent) this.fill(agent.settings);
-      else this.showErrors(err instanceof ApiError ? err.errors : [String(err)]);
+      this.showErrors(err instanceof ApiError ? err.errors : [String(err)]);
     }
   }
 
@@ -75,17 +103,33 @@ export class SettingsPanel {
     const scope = this.scope.value;
     const threshold = this.threshold.value.trim();
     const body = { pathFilter: this.pathFilter.value, thresholdMs: threshold === '' ? 0 : Number(threshold) };
+    // Sent as typed when it is no number, so the collector's message names the problem.
     if (!Number.isFinite(body.thresholdMs)) body.thresholdMs = threshold;
     this.apply.disabled = true;
     try {
-      const { version } = readSettings(await api('PUT', path(scope), body));
-      const targets = scope ? this.agents.filter((a) => a.id === scope) : this.agents.filter((a) => a.connected);
-      this.pending = { scope, version, agents: targets.map((a) => a.id), sentAt: Date.now() };
+      const answer = await api('PUT', path(scope), body);
+      this.pending = { scope, agents: agentStates(answer) };
       this.renderAcks();
     } catch (err) {
       this.showErrors(err instanceof ApiError ? err.errors : [String(err)]);
     } finally {
       this.apply.disabled = false;
+    }
+  }
+
+  /** Reads the scope's settings again for the agents' acknowledgements; one read at a time. */
+  async follow() {
+    if (this.polling) return;
+    this.polling = true;
+    const pending = this.pending;
+    try {
+      const answer = await api('GET', path(pending.scope));
+      if (this.pending === pending) pending.agents = agentStates(answer);
+      this.renderAcks();
+    } catch {
+      // The next snapshot asks again.
+    } finally {
+      this.polling = false;
     }
   }
 
@@ -105,21 +149,24 @@ export class SettingsPanel {
     const p = this.pending;
     this.ackTable.hidden = p === null;
     if (p === null) return;
-    const rows = p.agents.map((id) => {
-      const a = this.agents.find((x) => x.id === id);
-      const acked = a?.settingsVersion ?? 0;
-      const done = p.version === undefined ? a !== undefined : acked >= p.version;
-      const state = a === undefined ? 'gone' : done ? 'acknowledged' : a.connected ? 'pending' : 'disconnected';
-      const label = { gone: 'agent gone', acknowledged: '✓ applied', pending: 'waiting…', disconnected: 'disconnected: gets it on reconnect' }[state];
-      const tr = fmt.el('tr', { 'data-agent-id': id, 'data-state': state });
+    const byId = new Map(this.agents.map((a) => [a.id, a]));
+    const rows = p.agents.map((a) => {
+      const state = stateOf(a);
+      const tr = fmt.el('tr', { 'data-agent-id': a.id, 'data-state': state });
+      const agent = byId.get(a.id);
       tr.append(
-        fmt.el('th', { scope: 'row' }, a ? agentLabel(a) : id),
-        fmt.el('td', { class: 'num' }, p.version === undefined ? '–' : `v${p.version}`),
-        fmt.el('td', { class: 'num' }, `v${acked}`),
-        fmt.el('td', { class: state === 'acknowledged' ? 'ok' : undefined }, label),
+        fmt.el('th', { scope: 'row' }, agent ? agentLabel(agent) : a.id),
+        fmt.el('td', { class: 'num' }, a.requested === null ? '–' : `v${a.requested}`),
+        fmt.el('td', { class: 'num' }, `v${a.acknowledged}`),
+        fmt.el('td', { class: state === 'acknowledged' ? 'ok' : state === 'rejected' ? 'bad' : undefined }, state === 'rejected' ? `rejected: ${a.rejected.error}` : LABELS[state]),
       );
       return tr;
     });
+    if (rows.length === 0) {
+      const tr = fmt.el('tr');
+      tr.append(fmt.el('td', { colspan: 4 }, 'No agent is in this scope yet; agents get these settings when they connect.'));
+      rows.push(tr);
+    }
     this.ackTable.tBodies[0].replaceChildren(...rows);
   }
 }
