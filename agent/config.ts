@@ -17,6 +17,13 @@ export interface ResolvedConfig {
   dumpSignal: DumpSignal | undefined;
   disabled: boolean;
   live: LiveSettings;
+  /** Outbound HTTP calls, runtime samples, GC pauses and stalls (agent/streams.ts). */
+  httpClient: boolean;
+  /** 0: no runtime samples. */
+  runtimePeriodMs: number;
+  gcEvents: boolean;
+  /** 0: no stall detection. */
+  stallMs: number;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
@@ -45,6 +52,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ResolvedConfig
     maxAgeMs: raw.maxAgeMs ?? 900_000,
     dumpSignal: raw.dumpSignal,
     disabled: raw.disabled ?? false,
+    httpClient: raw.httpClient ?? true,
+    runtimePeriodMs: raw.runtimePeriodMs ?? 1000,
+    gcEvents: raw.gcEvents ?? true,
+    stallMs: raw.stallMs ?? 50,
     live: {
       pathFilter: raw.pathFilter ?? defaultLiveSettings.pathFilter,
       thresholdMs: raw.thresholdMs ?? defaultLiveSettings.thresholdMs,

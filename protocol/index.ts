@@ -2,4 +2,5 @@ export * from './messages.js';
 export * from './settings.js';
 export * from './path-filter.js';
 export * from './validate.js';
+export * from './streams.js';
 export { createEncoder, createDecoder } from './codec.js';

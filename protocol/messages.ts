@@ -17,6 +17,8 @@
 //     | <--------------- dump {requestId}      |   POST /v1/recordings
 //     | -- dump-data {requestId, columns} ---> |   one block per message, the last says last: true
 
+import type { BatchStreams } from './streams.js';
+
 export const PROTOCOL_VERSION = 1;
 export const INGEST_PATH = '/v1/ingest';
 
@@ -125,7 +127,8 @@ export interface WelcomeMessage {
   settingsVersion: number;
 }
 
-export interface BatchMessage {
+/** The optional `outbound`, `runtime`, `pauses` and `streams` blocks are in protocol/streams.ts. */
+export interface BatchMessage extends BatchStreams {
   t: 'batch';
   /** 1, 2, 3, ... per agent process; a resent batch keeps its number. */
   seq: number;

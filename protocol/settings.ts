@@ -34,6 +34,15 @@ function number(min: number, max: number) {
 
 const text = (raw: string): Parsed<string> => ({ value: raw });
 
+function onOff(raw: string): Parsed<boolean> {
+  return raw === '1' || raw === 'true' ? { value: true } : raw === '0' || raw === 'false' ? { value: false } : { error: 'must be 1 or 0' };
+}
+
+/** 0 (off), or an integer from `min` to `max`. */
+function zeroOr(min: number, max: number) {
+  return (raw: string): Parsed<number> => (raw.trim() === '0' ? { value: 0 } : integer(min, max)(raw));
+}
+
 export const MAX_BUFFER_EVENTS = 1 << 24;
 /** SIGUSR1 is left out on purpose: Node reserves it for the inspector. */
 export type DumpSignal = 'SIGUSR2' | 'SIGHUP';
@@ -158,6 +167,34 @@ export const agentSettings = {
       const v = raw.trim().toUpperCase();
       return v === 'SIGUSR2' || v === 'SIGHUP' ? { value: v } : { error: 'must be SIGUSR2 or SIGHUP' };
     },
+  },
+  httpClient: {
+    env: 'NODEFLIGHT_HTTP_CLIENT',
+    defaultText: '`1`',
+    description: 'Whether outbound HTTP calls (`fetch`, `undici`, `node:http` and `node:https` clients) are recorded (`1` or `0`). Their buffer holds a quarter of `NODEFLIGHT_BUFFER_EVENTS`.',
+    live: false,
+    parse: onOff,
+  },
+  runtimePeriodMs: {
+    env: 'NODEFLIGHT_RUNTIME_PERIOD_MS',
+    defaultText: '`1000`',
+    description: 'Period, in milliseconds, of the runtime sample: event-loop delay (p50, p99, max), event-loop utilisation, heap used and total, RSS and process CPU. `0` turns sampling off.',
+    live: false,
+    parse: zeroOr(100, 3_600_000),
+  },
+  gcEvents: {
+    env: 'NODEFLIGHT_GC',
+    defaultText: '`1`',
+    description: 'Whether garbage-collection pauses are recorded as events, with their kind and duration (`1` or `0`).',
+    live: false,
+    parse: onOff,
+  },
+  stallMs: {
+    env: 'NODEFLIGHT_STALL_MS',
+    defaultText: '`50`',
+    description: 'An event-loop stall at least this long, in milliseconds, is recorded as an event with its start and duration (a 20 ms timer measures its own lateness). `0` turns stall detection off.',
+    live: false,
+    parse: zeroOr(1, 60_000),
   },
   disabled: {
     env: 'NODEFLIGHT_DISABLED',

@@ -6,6 +6,7 @@ import type {
   HelloMessage, LiveSettings, SettingsAckMessage,
 } from './messages.js';
 import { validateLiveSettings } from './settings.js';
+import { validateBatchStreams } from './streams.js';
 
 /** Largest event block one message may carry; the agent splits bigger flushes. */
 export const MAX_BLOCK_EVENTS = 8192;
@@ -126,7 +127,7 @@ export function validateAgentMessage(v: unknown): { message: AgentMessage } | { 
       e = validateHello(v);
       return e ? { error: e } : { message: v as unknown as HelloMessage };
     case 'batch':
-      e = count(v, 'seq') ?? validateCounters(v.counters) ?? validateColumns(v.events);
+      e = count(v, 'seq') ?? validateCounters(v.counters) ?? validateColumns(v.events) ?? validateBatchStreams(v);
       if (!e && (v.seq as number) < 1) e = 'seq must start at 1';
       return e ? { error: `batch: ${e}` } : { message: v as unknown as BatchMessage };
     case 'settings-ack':
