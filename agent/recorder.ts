@@ -24,7 +24,7 @@ const kExpressRoute = Symbol('nodeflight.expressRoute');
 
 /** Method names by id; id 0 is a method Node's parser accepted that this table lacks. */
 export const METHOD_NAMES: readonly string[] = ['OTHER', ...METHODS];
-const methodIds = new Map<string, number>(METHOD_NAMES.map((m, i) => [m, i]));
+export const methodIds = new Map<string, number>(METHOD_NAMES.map((m, i) => [m, i]));
 
 type Req = IncomingMessage & { [kRoute]?: number; route?: unknown; baseUrl?: string };
 type Res = ServerResponse & { [kSlot]?: number; _contentLength?: number | null };

@@ -34,11 +34,13 @@ export class EventRing {
   readonly status: Uint16Array;
   readonly method: Uint8Array;
   readonly flags: Uint8Array;
-  /** Framework route id (see RouteNames), 0 when the framework named none. */
+  /** Framework route id (see RouteNames), 0 when the framework named none; in the outbound ring, the origin id. */
   readonly route: Uint32Array;
   readonly pathLen: Uint16Array;
   readonly pathBytes: Uint8Array;
   readonly longPath: Array<string | undefined>;
+  /** A second interned id per event, for a ring that asks for it (the outbound ring: its error code); else empty. */
+  readonly code: Uint16Array;
 
   /** Position of the next write, and its slot. */
   head = 0;
@@ -48,7 +50,7 @@ export class EventRing {
   /** Unsent events lost to overwriting. */
   dropped = 0;
 
-  constructor(capacity: number) {
+  constructor(capacity: number, codeColumn = false) {
     if (capacity < 2 || (capacity & (capacity - 1)) !== 0) throw new RangeError('ring capacity must be a power of two');
     this.capacity = capacity;
     this.mask = capacity - 1;
@@ -62,6 +64,7 @@ export class EventRing {
     this.pathLen = new Uint16Array(capacity);
     this.pathBytes = new Uint8Array(capacity * PATH_STRIDE);
     this.longPath = new Array<string | undefined>(capacity).fill(undefined);
+    this.code = new Uint16Array(codeColumn ? capacity : 0);
   }
 
   /** Events not yet handed to the transport. */
