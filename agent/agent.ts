@@ -13,12 +13,15 @@ import { hookHttpServer } from './hooks/http-server.js';
 import { createIdentity } from './identity.js';
 import { errorText, warnOnce } from './log.js';
 import { Recorder } from './recorder.js';
+import { startStreams, type Streams } from './streams.js';
 import { TransportClient } from './transport-client.js';
 
 export interface Agent {
   readonly identity: AgentIdentity;
   readonly recorder: Recorder;
   readonly transport: TransportClient | null;
+  /** Outbound calls, runtime samples and pauses; null when all are off. */
+  readonly streams: Streams | null;
   counters(): Counters;
   /** Encodes and queues what the ring holds; runs on the flush timer. */
   flush(): void;
@@ -42,6 +45,8 @@ export function startAgent(config: ResolvedConfig): Agent {
   const encoder = new BlockEncoder(recorder.ring, recorder.routes);
   const packr: Packr = createEncoder();
   const hooks: HookFamily[] = [hookHttpServer(recorder)];
+  const streams = startStreams(config, () => { recorder.hookErrors++; });
+  if (streams !== null) hooks.push(...streams.hooks);
   let lastCounters = '';
 
   const hello = (): Uint8Array => packr.pack({
@@ -81,6 +86,7 @@ export function startAgent(config: ResolvedConfig): Agent {
 
   function flush(): void {
     recorder.sweepAborted();
+    streams?.sweep();
     if (transport === null) return;
     const { ring } = recorder;
     while (ring.unsent > 0 && transport.hasRoom) {
@@ -88,6 +94,8 @@ export function startAgent(config: ResolvedConfig): Agent {
       ring.take(events.count);
       sendBatch(events);
     }
+    // Outbound calls, samples and pauses go on when no server event carries them.
+    while (streams?.pending && transport.hasRoom) sendBatch(EMPTY_BLOCK);
     // Counters travel in batches; when nothing was recorded they still need to reach
     // the collector (filtered requests, drops), so an empty batch carries them.
     if (transport.connected && transport.idle) {
@@ -102,7 +110,7 @@ export function startAgent(config: ResolvedConfig): Agent {
     const seq = t.takeSeq();
     const c = recorder.counters(t.sent, t.inFlight + events.count, t.lost);
     lastCounters = `${c.recorded} ${c.filtered} ${c.dropped} ${c.sent} ${c.hookErrors}`;
-    t.push(seq, events.count, packr.pack({ t: 'batch', seq, counters: c, events }));
+    t.push(seq, events.count, packr.pack({ t: 'batch', seq, counters: c, events, ...streams?.take() }));
   }
 
   function safeFlush(): void {
@@ -149,6 +157,7 @@ export function startAgent(config: ResolvedConfig): Agent {
     identity,
     recorder,
     transport,
+    streams,
     counters,
     flush: safeFlush,
     snapshot,
@@ -158,6 +167,7 @@ export function startAgent(config: ResolvedConfig): Agent {
       process.removeListener('exit', dumpOnExit);
       removeDumpSignal?.();
       for (const h of hooks) disable(h);
+      streams?.stop();
       transport?.close();
     },
   };
