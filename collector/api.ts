@@ -16,6 +16,8 @@ import { errorReply, HttpError, json, send, type Reply } from './respond.js';
 import { MAX_WINDOW_MS } from './route-stats.js';
 import { routeDetailJson, routeJson } from './route-view.js';
 import { Router, stripVersion, type Params } from './router.js';
+import { addStreamRoutes } from './stream-api.js';
+import type { StreamStore } from './stream-store.js';
 import { VERSION } from './version.js';
 
 /** The largest request body any endpoint accepts. */
@@ -33,6 +35,8 @@ export interface ApiDeps {
   startedAt: number;
   /** Settings and recordings (control-api.ts). */
   control: ControlApi;
+  /** Outbound calls, runtime samples and pauses (stream-api.ts). */
+  streams?: StreamStore;
 }
 
 type Handler = (params: Params, query: URLSearchParams) => Reply;
@@ -106,12 +110,13 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
     })
     .get('/metrics', (_p, q) => {
       readQuery(q, []);
-      const body = renderMetrics({ agg, agents, rejectedFrames: deps.ingest.rejectedFrames, now: clock() });
+      const body = renderMetrics({ agg, agents, rejectedFrames: deps.ingest.rejectedFrames, now: clock(), streams: deps.streams });
       return { status: 200, type: METRICS_CONTENT_TYPE, body };
     })
     .get('/ingest', () => {
       throw new HttpError(426, 'this is the agents\' WebSocket endpoint; connect with a WebSocket upgrade', { upgrade: 'websocket' });
     });
+  if (deps.streams !== undefined) addStreamRoutes(router, { agg, agents, streams: deps.streams, clock });
 
   // The dashboard's feed: the bodies of these three reads, as they would answer now.
   const read = (path: string): string => router.match('GET', path)!.handler({}, new URLSearchParams()).body;

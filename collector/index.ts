@@ -19,6 +19,7 @@ import { attachIngest } from './ingest.js';
 import { Recordings } from './recordings.js';
 import { rawErrorResponse } from './respond.js';
 import { SettingsStore } from './settings-store.js';
+import { StreamStore } from './stream-store.js';
 
 export { ConfigError } from './config.js';
 
@@ -51,18 +52,20 @@ export async function startCollector(opts: CollectorOptions = {}): Promise<Colle
   const recordings = new Recordings({ dataDir: config.dataDir, timeoutMs: config.recordingTimeoutMs, storeMs: config.recordingStoreMs, clock });
   const agents = new AgentRegistry(config.maxAgents);
   const aggregator = new Aggregator(config.maxRoutes, config.maxRecentEvents);
+  const streams = new StreamStore(config.maxAgents, config.maxRoutes);
   const checkToken = createTokenCheck(config.token);
 
   const server = createServer();
   const control = new Control(agents, store, recordings);
-  const ingest = attachIngest(server, { agents, aggregator, checkToken, clock, control });
+  const ingest = attachIngest(server, { agents, aggregator, checkToken, clock, control, streams });
   control.attach((agent, message) => ingest.send(agent, message));
-  server.on('request', createApi({ agents, aggregator, ingest, checkToken, clock, startedAt: clock(), control: createControlApi(control) }));
+  server.on('request', createApi({ agents, aggregator, ingest, checkToken, clock, startedAt: clock(), control: createControlApi(control), streams }));
   server.on('clientError', onClientError);
   try {
     await listen(server, config.port, config.host);
   } catch (err) {
     aggregator.destroy();
+    streams.destroy();
     throw err;
   }
   const { port } = server.address() as AddressInfo;
@@ -85,6 +88,7 @@ export async function startCollector(opts: CollectorOptions = {}): Promise<Colle
         await stopped;
         await recorded;
         aggregator.destroy();
+        streams.destroy();
       })();
       return closing;
     },

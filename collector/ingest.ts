@@ -16,6 +16,7 @@ import { copyCounters, type AgentRegistry, type AgentState } from './agents.js';
 import type { Aggregator } from './aggregator.js';
 import { authMessage, type TokenCheck } from './auth.js';
 import type { IngestControl } from './control.js';
+import type { StreamStore } from './stream-store.js';
 import { rawErrorResponse } from './respond.js';
 import { stripVersion } from './router.js';
 
@@ -36,6 +37,8 @@ export interface IngestDeps {
   clock: () => number;
   /** Settings and dumps: told of hellos, acks, dump data and closed connections. */
   control: IngestControl;
+  /** Outbound calls, runtime samples and pauses that batches carry. */
+  streams?: StreamStore;
 }
 
 export interface Ingest {
@@ -176,6 +179,7 @@ export function attachIngest(server: Server, deps: IngestDeps): Ingest {
       // A batch resent after a lost ack is acknowledged again but counted once.
       if (m.seq > agent.lastSeq) {
         deps.aggregator.recordBatch(agent.id, agent.service, m.events, now);
+        deps.streams?.record(agent.id, agent.service, m, now);
         agent.lastSeq = m.seq;
         agent.received += m.events.count;
         deps.agents.received += m.events.count;
