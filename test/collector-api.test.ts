@@ -1,11 +1,10 @@
 // The REST API's contract: versioned paths, error bodies and statuses for every kind of
 // bad input, and the read endpoints over events sent by a scripted agent.
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import { request } from 'undici';
 import { startCollectorProcess, type CollectorProcess } from './helpers/collector-process.js';
-import { getJson } from './helpers/http.js';
+import { getJson, rawHttp } from './helpers/http.js';
 import { AgentClient } from './helpers/ingest-client.js';
 
 let collector: CollectorProcess;
@@ -28,20 +27,8 @@ after(async () => {
   assert.equal(await collector.stop(), 0);
 });
 
-/** Status, headers and parsed body of a raw HTTP exchange the client libraries would not send. */
-function raw(text: string): Promise<{ status: number; body: any }> {
-  const { port } = new URL(collector.url);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), '127.0.0.1', () => socket.end(text));
-    let data = '';
-    socket.setEncoding('utf8').on('data', (d: string) => { data += d; });
-    socket.on('error', reject);
-    socket.on('close', () => {
-      const [head, body] = data.split('\r\n\r\n');
-      resolve({ status: Number(/^HTTP\/1\.1 (\d+)/.exec(head!)?.[1]), body: JSON.parse(body!) });
-    });
-  });
-}
+/** Status and parsed body of a raw HTTP exchange the client libraries would not send. */
+const raw = (text: string) => rawHttp(collector.url, text);
 
 test('unversioned paths answer as v1; an unknown version is a 404 with an errors body', async () => {
   const v1 = await getJson(`${collector.url}/v1/overview`);

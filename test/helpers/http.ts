@@ -1,4 +1,5 @@
 // HTTP from the tests, through undici, to 127.0.0.1 only.
+import { connect } from 'node:net';
 import { request } from 'undici';
 
 export async function getJson<T = any>(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
@@ -26,4 +27,23 @@ export async function hit(base: string, paths: string[], concurrency = 4): Promi
     }
   }));
   return statuses;
+}
+
+/**
+ * Sends `text` to the server of `baseUrl` byte for byte, as no client library would
+ * (malformed, or with a path it would normalise), and resolves once the server closes
+ * with the status and the parsed JSON body.
+ */
+export function rawHttp(baseUrl: string, text: string): Promise<{ status: number; body: any }> {
+  const { port } = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1', () => socket.end(text));
+    let data = '';
+    socket.setEncoding('utf8').on('data', (d: string) => { data += d; });
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const [head, body] = data.split('\r\n\r\n');
+      resolve({ status: Number(/^HTTP\/1\.1 (\d+)/.exec(head!)?.[1]), body: JSON.parse(body!) });
+    });
+  });
 }
