@@ -153,6 +153,8 @@ describe('dashboard in headless Chromium', { skip, timeout: 60_000 }, () => {
     const sleep = routes.find((r) => r.route === '/sleep/:id');
     await page.click(`tr[data-route-id="${sleep.id}"] button.link`);
     assert.equal(await page.getAttribute(`tr[data-route-id="${sleep.id}"]`, 'aria-current'), 'true');
+    // The selection is in the address, so a reload (or a shared link) shows the same route.
+    assert.equal(new URLSearchParams(new URL(page.url()).hash.slice(1)).get('route'), sleep.id);
     await page.waitForFunction((n) => Number(document.getElementById('latency-chart')!.dataset.events) === n, sleep.count);
     const points = Number(await page.getAttribute('#latency-chart', 'data-points'));
     assert.ok(Number(await page.getAttribute('#hdr-chart', 'data-points')) > 10);
@@ -224,6 +226,21 @@ describe('dashboard in headless Chromium', { skip, timeout: 60_000 }, () => {
     const direct = await fetch(`${collector.url}/v1/recordings/${id}/file`);
     assert.equal(direct.status, 200);
     assert.deepEqual(readFileSync(file), Buffer.from(await direct.arrayBuffer()));
+  });
+
+  test('a hidden tab leaves the live feed and comes back to it when shown', async () => {
+    const setHidden = (hidden: boolean) => page.evaluate((h) => {
+      Object.defineProperty(document, 'hidden', { value: h, configurable: true });
+      document.dispatchEvent(new Event('visibilitychange'));
+    }, hidden);
+    await setHidden(true);
+    await page.waitForSelector('#live-status[data-state="paused"]');
+    await setHidden(false);
+    await page.waitForSelector('#live-status[data-state="live"]');
+    // A reload keeps the route chosen before.
+    const chosen = await page.getAttribute('#routes-table tr[aria-current="true"]', 'data-route-id');
+    await page.reload();
+    await page.waitForSelector(`#routes-table tr[aria-current="true"][data-route-id="${chosen}"]`);
   });
 
   test('no console errors but the two refusals the page was made to meet; nothing secret or external requested', async () => {

@@ -13,7 +13,9 @@ import { Slowest } from './slowest.js';
 
 const $ = (id) => document.getElementById(id);
 
-const state = { snapshot: null, service: '', selected: null };
+/** The selected route is kept in the address (#route=<id>), so a link shows the same charts. */
+const fromHash = () => new URLSearchParams(location.hash.slice(1)).get('route');
+const state = { snapshot: null, service: '', selected: fromHash() };
 
 const routesTable = new RoutesTable($('routes-table'), $('routes-empty'), { onSelect: (id) => selectRoute(id) });
 const latency = new LatencyChart($('latency-chart'));
@@ -56,8 +58,11 @@ function visibleRoutes() {
 function renderRoutes() {
   const routes = visibleRoutes();
   routesTable.render(routes);
-  // Keep a route selected while there is one to show: the busiest, to begin with.
-  if (routes.length > 0 && !routes.some((r) => r.id === state.selected)) routesTable.select(routesTable.order()[0]);
+  // Keep a route selected while there is one to show: the one in the address, else the
+  // first in the table's order.
+  if (routes.length === 0) return;
+  const wanted = routes.some((r) => r.id === state.selected) ? state.selected : routesTable.order()[0];
+  if (routesTable.selected !== wanted) routesTable.select(wanted);
 }
 
 function onSnapshot(snapshot) {
@@ -75,6 +80,7 @@ function onSnapshot(snapshot) {
 function selectRoute(id) {
   const changed = state.selected !== id;
   state.selected = id;
+  if (fromHash() !== id) history.replaceState(null, '', `#${new URLSearchParams({ route: id })}`);
   const r = state.snapshot?.routes.routes.find((x) => x.id === id);
   const name = r ? `${r.service} · ${r.method} ${r.route}` : 'no route selected';
   $('latency-route').textContent = name;
@@ -127,7 +133,7 @@ function showLiveState(s) {
   const pill = $('live-status');
   if (pill.dataset.state === s) return;
   pill.dataset.state = s;
-  pill.textContent = { live: 'live', reconnecting: 'reconnecting…', polling: 'live (polling)', offline: 'collector unreachable' }[s] ?? s;
+  pill.textContent = { live: 'live', reconnecting: 'reconnecting…', polling: 'live (polling)', offline: 'collector unreachable', paused: 'paused (tab hidden)' }[s] ?? s;
 }
 
 function showToken() {

@@ -2,6 +2,7 @@
 // of /v1/overview, /v1/routes and /v1/agents). EventSource reconnects by itself after a
 // dropped connection; if the collector refuses the stream (its client cap), the page
 // polls the same three reads once a second and tries the stream again later.
+// While the tab is hidden the stream is closed.
 import { get } from './api.js';
 
 const POLL_MS = 1000;
@@ -52,6 +53,18 @@ export function connectLive(onSnapshot, onState) {
       }
     });
   }
+
+  // A hidden tab needs no updates: it gives its place in the feed back, and takes a
+  // fresh snapshot when shown again.
+  document.addEventListener('visibilitychange', () => {
+    if (document.hidden) {
+      source?.close();
+      source = null;
+      onState('paused');
+    } else if (source === null && !polling) {
+      open();
+    }
+  });
 
   open();
   return () => {
