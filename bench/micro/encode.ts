@@ -16,7 +16,7 @@ import { readConfig } from '../../agent/config.js';
 import type { EventColumns } from '../../protocol/messages.js';
 import { MAX_BLOCK_EVENTS } from '../../protocol/validate.js';
 import { fillRing, filledRing, RING_EVENTS } from './fixtures.js';
-import { runCase, summarizeRounds, type CaseOptions, type Result } from './timing.js';
+import { cpuNs, runCase, summarizeRounds, type CaseOptions, type Result } from './timing.js';
 
 const counters = { recorded: RING_EVENTS, filtered: 0, dropped: 0, sent: 0, buffered: RING_EVENTS, hookErrors: 0 };
 
@@ -49,13 +49,13 @@ const cases = {
       let packNs = 0;
       bytes = 0;
       for (let pos = from; pos < ring.head; ) {
-        const t0 = process.hrtime.bigint();
+        const t0 = cpuNs();
         const block = encoder.encode(pos, ring.head - pos);
-        const t1 = process.hrtime.bigint();
+        const t1 = cpuNs();
         const frame = packr.pack({ t: 'batch', seq: seq++, counters, events: block });
-        const t2 = process.hrtime.bigint();
-        encNs += Number(t1 - t0);
-        packNs += Number(t2 - t1);
+        const t2 = cpuNs();
+        encNs += (t1 - t0);
+        packNs += (t2 - t1);
         bytes += frame.length;
         pos += block.count;
       }

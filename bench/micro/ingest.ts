@@ -11,7 +11,7 @@ import { createDecoder, createEncoder } from '../../protocol/codec.js';
 import type { BatchMessage } from '../../protocol/messages.js';
 import { validateAgentMessage } from '../../protocol/validate.js';
 import { filledRing } from './fixtures.js';
-import { runCase, summarizeRounds, type CaseOptions, type Result } from './timing.js';
+import { cpuNs, runCase, summarizeRounds, type CaseOptions, type Result } from './timing.js';
 
 async function ingest(o: CaseOptions): Promise<Result[]> {
   await initHistograms();
@@ -43,18 +43,18 @@ async function ingest(o: CaseOptions): Promise<Result[]> {
       let vNs = 0;
       let aNs = 0;
       for (const frame of frames) {
-        const t0 = process.hrtime.bigint();
+        const t0 = cpuNs();
         const decoded = decoder.unpack(frame);
-        const t1 = process.hrtime.bigint();
+        const t1 = cpuNs();
         const checked = validateAgentMessage(decoded);
-        const t2 = process.hrtime.bigint();
+        const t2 = cpuNs();
         if ('error' in checked) throw new Error(`ingest: the agent's own frame fails the schema: ${checked.error}`);
         const m = checked.message as BatchMessage;
         aggregator.recordBatch('bench-agent', 'bench', m.events, now);
-        const t3 = process.hrtime.bigint();
-        dNs += Number(t1 - t0);
-        vNs += Number(t2 - t1);
-        aNs += Number(t3 - t2);
+        const t3 = cpuNs();
+        dNs += (t1 - t0);
+        vNs += (t2 - t1);
+        aNs += (t3 - t2);
       }
       if (r >= o.warmup) {
         decode.push(dNs / events);

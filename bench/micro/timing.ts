@@ -3,6 +3,11 @@
 // that are thrown away, then timed rounds of a fixed number of operations; it reports
 // the median and the min over rounds. A first reading of the agent path taken without
 // warm-up measured ~600 ns/request: that was the JIT, not the agent.
+//
+// Rounds are timed in CPU time (user + system of the process), not wall time: on a
+// shared machine another process preempting this one inflates wall time by whatever
+// ran meanwhile (a run under load average 10 read 367 ns wall for a 160 ns path), while
+// CPU time counts only this process, its GC threads included.
 
 export interface Result {
   case: string;
@@ -39,6 +44,12 @@ export function parseCaseArgs(argv: string[]): { name: string; options: CaseOpti
 
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** CPU time of this process (all its threads), in ns; Linux accounts it to the ns, reports µs. */
+export function cpuNs(): number {
+  const c = process.cpuUsage();
+  return (c.user + c.system) * 1000;
+}
+
 function sorted(values: number[]): number[] {
   return [...values].sort((a, b) => a - b);
 }
@@ -52,7 +63,7 @@ export function summarizeRounds(name: string, per: string, nsPerOp: number[], op
 
 /**
  * Runs `body(ops)` for `warmup` rounds untimed, then `rounds` timed rounds; returns the
- * ns per operation of each timed round. The event loop runs between rounds (the
+ * CPU ns per operation of each timed round. The event loop runs between rounds (the
  * agent's flush timer included), never inside one.
  */
 export async function timeRounds(body: (ops: number) => void, ops: number, o: CaseOptions): Promise<number[]> {
@@ -62,9 +73,9 @@ export async function timeRounds(body: (ops: number) => void, ops: number, o: Ca
   }
   const out: number[] = [];
   for (let r = 0; r < o.rounds; r++) {
-    const t0 = process.hrtime.bigint();
+    const t0 = cpuNs();
     body(ops);
-    out.push(Number(process.hrtime.bigint() - t0) / ops);
+    out.push((cpuNs() - t0) / ops);
     await yieldToLoop();
   }
   return out;
