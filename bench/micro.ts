@@ -5,13 +5,13 @@
 //
 //   npm run bench:micro -- [--rounds 30] [--warmup 20] [--scale 1] [--cases substr]
 //                          [--quick] [--check] [--out DIR]
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { microBudget } from './budget.js';
+import { runCaseProcess } from './micro/case-process.js';
 import type { Result } from './micro/timing.js';
-import { cleanEnv, distBench, pinSelf, repoRoot, SERVER_CORE, tasksetPath } from './processes.js';
+import { pinSelf, repoRoot, tasksetPath } from './processes.js';
 import { machine, machineLine, num, packageVersions, updateSection, versionsLine } from './report.js';
 
 interface CaseSpec { file: string; name: string; what: string }
@@ -68,25 +68,6 @@ function targets(results: Result[]): Target[] {
   return out;
 }
 
-/** One case, in its own process; resolves with the results it printed. */
-function runOne(spec: CaseSpec, flags: string[], taskset: string | null): Promise<Result[]> {
-  const script = distBench(`micro/${spec.file}`);
-  const argv = [script, spec.name, ...flags];
-  const child = taskset ? spawn(taskset, ['-c', String(SERVER_CORE), process.execPath, ...argv], { cwd: repoRoot, env: cleanEnv() }) : spawn(process.execPath, argv, { cwd: repoRoot, env: cleanEnv() });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
-  return new Promise((resolve, reject) => {
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code !== 0) return reject(new Error(`micro case ${spec.name} failed (${code ?? signal}):\n${err.trim()}`));
-      resolve(out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Result));
-    });
-  });
-}
-
 /** A figure in the unit it reads best in. */
 function show(r: Result, ns: number): string {
   if (r.per === 'GET') return `${num(ns / 1e6, 1)} ms`;
@@ -125,7 +106,7 @@ async function main(): Promise<void> {
   const results: Result[] = [];
   const what = new Map<string, string>();
   for (const spec of selected) {
-    const rs = await runOne(spec, ['--rounds', String(rounds), '--warmup', String(warmup), '--scale', String(scale)], taskset);
+    const rs = await runCaseProcess(`micro/${spec.file}`, spec.name, ['--rounds', String(rounds), '--warmup', String(warmup), '--scale', String(scale)], taskset);
     for (const r of rs) {
       what.set(r.case, r.case === spec.name || rs.length === 1 ? spec.what : spec.what.replace(/^(\(\w\)).*/, `$1 part of ${spec.name}`));
       results.push(r);

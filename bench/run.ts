@@ -14,7 +14,7 @@ import { request } from 'undici';
 import { budgetText, checkBudget, type Verdict } from './budget.js';
 import type { RunRequest, RunResult } from './loadgen.js';
 import { benchSource, Child, CLIENT_CORE, cleanEnv, distBench, killAll, pinSelf, repoRoot, SERVER_CORE, tasksetPath } from './processes.js';
-import { machine, machineLine, macroTable, packageVersions, updateSection, verdictTable, versionsLine, type Machine } from './report.js';
+import { machine, machineLine, macroTable, num, packageVersions, updateSection, verdictTable, versionsLine, type Machine } from './report.js';
 import { checkInstrumentation, services, variants, type Instrumentation } from './scenarios.js';
 import { summarize, type Sample, type VariantSummary } from './stats.js';
 
@@ -227,11 +227,22 @@ function render(record: RunRecord, resultsPath: string, mdPath: string): string 
     '',
   ];
   for (const service of o.services) {
-    lines.push(`### ${service}: ${services[service]!.describe}`, '', macroTable(record.summaries, service), '');
+    lines.push(`### ${service}: ${services[service]!.describe}`, '', macroTable(record.summaries, service), '', noiseLine(record.summaries, service), '');
   }
   lines.push('Variants: ' + o.variants.map((v) => `\`${v}\`: ${variants[v]!.describe}`).join('; ') + '.', '');
   lines.push('### Budget (`bench/budget.ts`, `npm run bench -- --check`)', '', verdictTable(record.verdicts), '');
   return lines.join('\n');
+}
+
+/** How far bare moved against itself: a difference smaller than this is not resolved by the run. */
+function noiseLine(rows: VariantSummary[], service: string): string {
+  const bare = rows.find((r) => r.service === service && r.variant === 'bare');
+  if (bare === undefined) return '';
+  const cpu = bare.figures.cpuUsPerReq;
+  const spread = ((cpu.max - cpu.min) / cpu.median) * 100;
+  const busy = Math.round(bare.busy.median * 100);
+  const warn = bare.busy.median < 0.8 ? ' **The server core was busy less than 80% of the time under full load: other processes shared it, or the load generator limited throughput; ratios from this run are less reliable.**' : '';
+  return `Noise: bare's own server CPU per request spread over ${spread.toFixed(1)}% of its median across rounds (${num(cpu.min, 2)}–${num(cpu.max, 2)} µs); server core busy ${busy}%.${warn}`;
 }
 
 function printSample(s: Sample, rounds: number): void {
