@@ -1,0 +1,80 @@
+// The agent's outbound recorder on the real channels, in-process: a hostile request
+// object cannot throw into the application, a full ring drops the oldest calls and
+// counts them, and a call that ends without a response or an error is swept up.
+import assert from 'node:assert/strict';
+import dc from 'node:diagnostics_channel';
+import { test } from 'node:test';
+import { readConfig } from '../agent/config.js';
+import { disable } from '../agent/hooks/guard.js';
+import { startStreams, type Streams } from '../agent/streams.js';
+
+const create = dc.channel('undici:request:create');
+const headers = dc.channel('undici:request:headers');
+const httpStart = dc.channel('http.client.request.start');
+const httpFinish = dc.channel('http.client.response.finish');
+
+function outboundOnly(env: Record<string, string> = {}): { streams: Streams; errors: () => number; stop(): void } {
+  let errors = 0;
+  const streams = startStreams(readConfig({ NODEFLIGHT_RUNTIME_PERIOD_MS: '0', NODEFLIGHT_GC: '0', NODEFLIGHT_STALL_MS: '0', ...env }), () => { errors++; })!;
+  return { streams, errors: () => errors, stop: () => streams.hooks.forEach(disable) };
+}
+
+const clientRequest = (path: string) => ({ protocol: 'http:', host: 'db', method: 'GET', path, destroyed: false, getHeader: () => 'db:5984' });
+
+test('a request object that throws is one hook error; that family goes off, the other records on', () => {
+  const { streams, errors, stop } = outboundOnly();
+  try {
+    const hostile = { origin: 'http://a:1', method: 'GET', get path(): string { throw new Error('boom from a path getter'); } };
+    create.publish({ request: hostile });
+    assert.doesNotThrow(() => headers.publish({ request: hostile, response: { statusCode: 200 } }));
+    assert.equal(errors(), 1);
+    assert.deepEqual(streams.hooks.map((h) => [h.name, h.active]), [['undici', false], ['http-client', true]]);
+    const req = clientRequest('/ok');
+    httpStart.publish({ request: req });
+    httpFinish.publish({ request: req, response: { statusCode: 204 } });
+    const o = streams.take().outbound!;
+    assert.equal(o.count, 1);
+    assert.equal(o.strings[o.origin[0]!], 'http://db:5984');
+    assert.equal(o.status[0], 204);
+  } finally {
+    stop();
+  }
+});
+
+test('a full outbound ring overwrites the oldest unsent calls and counts them as dropped', () => {
+  // NODEFLIGHT_BUFFER_EVENTS=64: the outbound ring holds a quarter, 16 calls.
+  const { streams, stop } = outboundOnly({ NODEFLIGHT_BUFFER_EVENTS: '64' });
+  try {
+    for (let i = 0; i < 40; i++) {
+      const req = clientRequest(`/n/${i}`);
+      httpStart.publish({ request: req });
+      httpFinish.publish({ request: req, response: { statusCode: 200 } });
+    }
+    assert.deepEqual(streams.counters().outbound, { recorded: 40, dropped: 24 });
+    const o = streams.take().outbound!;
+    assert.equal(o.count, 16);
+    assert.equal(o.strings[o.path[0]!], '/n/24', 'the newest 16 are kept');
+    assert.deepEqual(streams.take().streams!.outbound, { recorded: 40, dropped: 24 });
+  } finally {
+    stop();
+  }
+});
+
+test('a call destroyed without a response or an error is recorded by the sweep as ABORTED', () => {
+  const { streams, stop } = outboundOnly();
+  try {
+    const req = clientRequest('/gone?x=1');
+    httpStart.publish({ request: req });
+    streams.sweep();
+    assert.equal(streams.take().outbound, undefined, 'still in flight: not recorded');
+    req.destroyed = true;
+    streams.sweep();
+    const o = streams.take().outbound!;
+    assert.deepEqual([o.count, o.strings[o.path[0]!], o.status[0], o.strings[o.error[0]!]], [1, '/gone', 0, 'ABORTED']);
+    // A finish published after the sweep finds nothing to record twice.
+    httpFinish.publish({ request: req, response: { statusCode: 200 } });
+    assert.equal(streams.take().outbound, undefined);
+  } finally {
+    stop();
+  }
+});
