@@ -8,6 +8,7 @@ import * as fmt from './format.js';
 import { connectLive } from './live.js';
 import { RecordingsPanel } from './recordings.js';
 import { RoutesTable } from './routes.js';
+import { pauseMarks, RuntimePanel } from './runtime.js';
 import { SettingsPanel } from './settings.js';
 import { Slowest } from './slowest.js';
 
@@ -18,11 +19,15 @@ const fromHash = () => new URLSearchParams(location.hash.slice(1)).get('route');
 const state = { snapshot: null, service: '', selected: fromHash() };
 
 const routesTable = new RoutesTable($('routes-table'), $('routes-empty'), { onSelect: (id) => selectRoute(id) });
-const latency = new LatencyChart($('latency-chart'));
+const marks = pauseMarks();
+const latency = new LatencyChart($('latency-chart'), [marks.plugin]);
 const percentiles = new PercentileChart($('hdr-chart'));
 const slowest = new Slowest($('slowest-table'), $('slowest-empty'), $('slowest-min'), $('slowest-route-only'));
 const settings = new SettingsPanel($('settings'));
 const recordings = new RecordingsPanel($('recordings'));
+const runtime = new RuntimePanel({
+  select: $('runtime-agent'), loop: $('runtime-loop-chart'), memory: $('runtime-memory-chart'), summary: $('runtime-summary'), empty: $('runtime-empty'),
+}, marks);
 
 function renderOverview(o) {
   const items = [
@@ -75,6 +80,14 @@ function onSnapshot(snapshot) {
   recordings.update(snapshot.agents.agents);
   refreshDetail();
   refreshSlowest();
+  chooseRuntimeAgent();
+  refreshRuntime();
+}
+
+/** The runtime panel follows the selected route's service. */
+function chooseRuntimeAgent() {
+  const r = state.snapshot?.routes.routes.find((x) => x.id === state.selected);
+  runtime.choose(r?.service ?? state.service, state.snapshot?.agents.agents ?? []);
 }
 
 function selectRoute(id) {
@@ -86,6 +99,8 @@ function selectRoute(id) {
   $('latency-route').textContent = name;
   $('hdr-route').textContent = name;
   if (changed) {
+    chooseRuntimeAgent();
+    refreshRuntime();
     refreshDetail();
     if ($('slowest-route-only').checked) refreshSlowest();
   }
@@ -124,6 +139,9 @@ const refreshDetail = single(async () => {
   latency.update(detail.intervals);
   percentiles.update(detail.histogram);
 });
+
+const refreshRuntime = single(() => runtime.refresh());
+runtime.onChange = refreshRuntime;
 
 const refreshSlowest = single(async () => {
   await slowest.refresh({ service: state.service, routeId: state.selected }, state.snapshot?.agents.agents ?? []);

@@ -29,7 +29,7 @@ function fitWidth(element, chart) {
   return observer;
 }
 
-class Chart {
+export class Chart {
   constructor(element, options) {
     this.element = element;
     this.options = options;
@@ -49,8 +49,10 @@ class Chart {
 }
 
 export class LatencyChart extends Chart {
-  constructor(element) {
+  /** `plugins`: uPlot plugins drawn over it (runtime.js marks pauses). */
+  constructor(element, plugins = []) {
     super(element, {
+      plugins,
       series: [
         { label: 'interval', value: (_u, v) => (v === null || v === undefined ? '–' : fmt.clock(v * 1000).slice(0, 8)) },
         { label: 'p50', stroke: COLORS.p50, width: 2, value: msValue, spanGaps: false },

@@ -1,0 +1,146 @@
+// The runtime panel: one agent's last five minutes (GET /v1/agents/:id/runtime?window=5m)
+// as two charts, the event loop (delay p99 and max, ms; utilisation, %) and memory (heap
+// used and total, RSS, MB), and a line with the latest figures. The agent is one of the
+// selected route's service (a select when it has several).
+//
+// It also hands its pauses to the latency chart, which marks them (pauseMarks): garbage
+// collections as ticks along the bottom, event-loop stalls as lines across, so a p99
+// spike can be read against what the runtime did at that moment.
+import { get } from './api.js';
+import { agentLabel } from './agents.js';
+import { Chart } from './charts.js';
+import * as fmt from './format.js';
+
+const COLORS = { p99: '#d9822b', max: '#c62828', elu: '#1f4e79', heap: '#2f7d32', heapTotal: '#8fbf91', rss: '#6a4c93', gc: 'rgba(217, 130, 43, 0.8)', stall: 'rgba(198, 40, 40, 0.4)' };
+const mb = (bytes) => bytes / 1048576;
+const timeAxis = (_u, splits) => splits.map((s) => fmt.clock(s * 1000).slice(0, 8));
+
+class LoopChart extends Chart {
+  constructor(element) {
+    super(element, {
+      series: [
+        { label: 'time', value: (_u, v) => (v == null ? '–' : fmt.clock(v * 1000).slice(0, 8)) },
+        { label: 'delay p99', stroke: COLORS.p99, width: 2, scale: 'ms', value: (_u, v) => (v == null ? '–' : `${fmt.ms(v)} ms`) },
+        { label: 'delay max', stroke: COLORS.max, width: 1, dash: [4, 3], scale: 'ms', value: (_u, v) => (v == null ? '–' : `${fmt.ms(v)} ms`) },
+        { label: 'utilisation', stroke: COLORS.elu, width: 1, scale: '%', value: (_u, v) => (v == null ? '–' : `${v.toFixed(1)}%`) },
+      ],
+      scales: { ms: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] }, '%': { range: [0, 100] } },
+      axes: [{ values: timeAxis, space: 80 }, { scale: 'ms', label: 'delay ms', size: 56 }, { scale: '%', label: 'utilisation %', side: 1, size: 48, grid: { show: false } }],
+      cursor: { drag: { x: false, y: false } },
+    });
+  }
+}
+
+class MemoryChart extends Chart {
+  constructor(element) {
+    super(element, {
+      series: [
+        { label: 'time', value: (_u, v) => (v == null ? '–' : fmt.clock(v * 1000).slice(0, 8)) },
+        { label: 'heap used', stroke: COLORS.heap, width: 2, value: (_u, v) => (v == null ? '–' : `${v.toFixed(1)} MB`) },
+        { label: 'heap total', stroke: COLORS.heapTotal, width: 1, value: (_u, v) => (v == null ? '–' : `${v.toFixed(1)} MB`) },
+        { label: 'RSS', stroke: COLORS.rss, width: 1, dash: [4, 3], value: (_u, v) => (v == null ? '–' : `${v.toFixed(1)} MB`) },
+      ],
+      scales: { y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+      axes: [{ values: timeAxis, space: 80 }, { label: 'MB', size: 56 }],
+      cursor: { drag: { x: false, y: false } },
+    });
+  }
+}
+
+/**
+ * A uPlot plugin for a chart whose x is in seconds: draws `pauses` ({ start, durationMs,
+ * kind }), GC as ticks along the bottom, stalls as lines across. set() redraws.
+ */
+export function pauseMarks() {
+  let pauses = [];
+  let chart = null;
+  const plugin = {
+    hooks: {
+      init: [(u) => { chart = u; }],
+      draw: [(u) => {
+        const { ctx, bbox } = u;
+        const [from, to] = [u.scales.x.min, u.scales.x.max];
+        ctx.save();
+        for (const p of pauses) {
+          const t = p.start / 1000;
+          if (t < from || t > to) continue;
+          const x = Math.round(u.valToPos(t, 'x', true));
+          const stall = p.kind === 'stall';
+          ctx.strokeStyle = stall ? COLORS.stall : COLORS.gc;
+          ctx.lineWidth = 1;
+          ctx.beginPath();
+          ctx.moveTo(x, bbox.top + bbox.height);
+          ctx.lineTo(x, stall ? bbox.top : bbox.top + bbox.height - Math.min(24, 6 + p.durationMs)); // longer pauses, taller ticks
+          ctx.stroke();
+        }
+        ctx.restore();
+      }],
+    },
+  };
+  return {
+    plugin,
+    set(next) {
+      pauses = next;
+      chart?.redraw(false, false);
+    },
+  };
+}
+
+export class RuntimePanel {
+  constructor({ select, loop, memory, summary, empty }, marks) {
+    this.select = select;
+    this.summary = summary;
+    this.empty = empty;
+    this.loop = new LoopChart(loop);
+    this.memory = new MemoryChart(memory);
+    this.marks = marks;
+    this.agentId = null;
+    select.addEventListener('change', () => {
+      this.agentId = select.value || null;
+      this.onChange?.();
+    });
+  }
+
+  /** Keeps the agent choice among the connected agents of `service` (all, when none is given). */
+  choose(service, agents) {
+    const candidates = agents.filter((a) => a.connected && (!service || a.service === service));
+    const ids = candidates.map((a) => a.id);
+    if (this.select.dataset.ids !== ids.join(',')) {
+      this.select.replaceChildren(...candidates.map((a) => fmt.el('option', { value: a.id }, `${a.service} · ${agentLabel(a)}`)));
+      this.select.dataset.ids = ids.join(',');
+    }
+    if (!ids.includes(this.agentId)) this.agentId = ids[0] ?? null;
+    this.select.value = this.agentId ?? '';
+    this.select.disabled = ids.length < 2;
+  }
+
+  async refresh() {
+    const id = this.agentId;
+    if (id === null) {
+      this.show(null);
+      return;
+    }
+    const rt = await get(`/v1/agents/${encodeURIComponent(id)}/runtime?window=5m`);
+    if (id === this.agentId) this.show(rt);
+  }
+
+  show(rt) {
+    const samples = rt?.samples ?? [];
+    this.empty.hidden = samples.length > 0;
+    const x = samples.map((s) => s.time / 1000);
+    this.loop.setData([x, samples.map((s) => s.loopDelayMs.p99), samples.map((s) => s.loopDelayMs.max), samples.map((s) => s.elu * 100)]);
+    this.memory.setData([x, samples.map((s) => mb(s.heapUsedBytes)), samples.map((s) => mb(s.heapTotalBytes)), samples.map((s) => mb(s.rssBytes))]);
+    const pauses = rt?.pauses ?? [];
+    this.marks.set(pauses);
+    const s = rt?.latest;
+    if (!s) {
+      this.summary.textContent = '';
+      return;
+    }
+    const gc = pauses.filter((p) => p.kind.startsWith('gc'));
+    const stalls = pauses.filter((p) => p.kind === 'stall');
+    const cpu = ((s.cpuUserUs + s.cpuSystemUs) / 1000 / s.intervalMs) * 100;
+    this.summary.textContent = `now: heap ${mb(s.heapUsedBytes).toFixed(1)} of ${mb(s.heapTotalBytes).toFixed(1)} MB, RSS ${mb(s.rssBytes).toFixed(1)} MB, CPU ${cpu.toFixed(1)}%, loop delay p99 ${fmt.ms(s.loopDelayMs.p99)} ms · last 5 min: ${gc.length} GC pauses (${fmt.ms(gc.reduce((n, p) => n + p.durationMs, 0))} ms), ${stalls.length} stalls`;
+    this.summary.dataset.samples = String(samples.length);
+  }
+}
