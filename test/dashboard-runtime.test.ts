@@ -1,0 +1,53 @@
+// The dashboard's runtime panel in real headless Chromium: a service that stalls its
+// loop and allocates shows its samples in the panel's charts, the latest figures, and
+// its pauses (which the latency chart marks), with no console error.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startCollectorProcess, type CollectorProcess } from './helpers/collector-process.js';
+import { hit } from './helpers/http.js';
+import { startService, type Service } from './helpers/service-process.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing: install Debian's chromium package (.ci/run does) to run the dashboard test`;
+
+describe('dashboard runtime panel in headless Chromium', { skip, timeout: 60_000 }, () => {
+  let collector: CollectorProcess;
+  let service: Service;
+  let browser: Browser;
+  let page: Page;
+  const errors: string[] = [];
+
+  before(async () => {
+    collector = await startCollectorProcess();
+    service = await startService('streams-app.mjs', {
+      env: { NODEFLIGHT_COLLECTOR: collector.url, NODEFLIGHT_FLUSH_MS: '100', NODEFLIGHT_RUNTIME_PERIOD_MS: '250', NODEFLIGHT_SERVICE: 'runtime-shop' },
+    });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    page.on('pageerror', (e) => errors.push(`uncaught: ${e.message}`));
+  });
+
+  after(async () => {
+    await browser?.close();
+    await service?.stop();
+    await collector?.stop();
+  });
+
+  test('samples, latest figures and pauses of the selected service\'s agent', async () => {
+    await hit(service.url, ['/block/120', '/alloc/10', '/sleep/5', '/alloc/10'], 1);
+    await page.goto(`${collector.url}/`);
+    await page.waitForFunction(() => Number(document.getElementById('runtime-summary')!.dataset.samples) >= 3, undefined, { timeout: 20_000 });
+    assert.ok(Number(await page.getAttribute('#runtime-loop-chart', 'data-points')) >= 3);
+    assert.ok(Number(await page.getAttribute('#runtime-memory-chart', 'data-points')) >= 3);
+    assert.ok(await page.$('#runtime-loop-chart canvas'), 'uPlot drew the loop chart');
+    const summary = (await page.textContent('#runtime-summary'))!;
+    assert.match(summary, /heap [\d.]+ of [\d.]+ MB, RSS [\d.]+ MB/);
+    assert.match(summary, /[1-9]\d* GC pauses/);
+    assert.match(summary, /[1-9]\d* stalls?/);
+    assert.match((await page.textContent('#runtime-agent'))!, /runtime-shop/);
+    assert.deepEqual(errors, []);
+  });
+});
