@@ -30,6 +30,7 @@ export interface UndiciRequest {
   path: string;
   completed?: boolean;
   aborted?: boolean;
+  upgrade?: unknown;
   [kCall]?: number;
 }
 
@@ -40,6 +41,8 @@ export interface ClientRequestLike {
   method: string;
   path: string;
   destroyed?: boolean;
+  /** Set by node:http when the response switched protocols (or answered a CONNECT): no finish is published. */
+  upgradeOrConnect?: boolean;
   getHeader(name: string): unknown;
   [kCall]?: number;
 }
@@ -106,19 +109,25 @@ export class OutboundRecorder {
   }
 
   /**
-   * Records, as failed with the code ABORTED, calls that ended without a response or an
-   * error the hooks saw (a Node line without http.client.request.error, a destroyed
-   * request): their duration is known to within one flush. Runs on the flush timer.
+   * Records calls that ended without a response or an error the hooks saw, their
+   * duration known to within one flush: as failed with the code ABORTED (a Node line
+   * without http.client.request.error, a destroyed request), or as 101 when a node:http
+   * request was upgraded. Nothing stays in the in-flight table once its call is over.
+   * Runs on the flush timer.
    */
   sweep(): void {
     const { inflight } = this;
     if (inflight.size === 0) return;
     for (let slot = 0; slot < inflight.req.length; slot++) {
-      const call = inflight.req[slot] as (Call & { destroyed?: boolean; completed?: boolean; aborted?: boolean }) | undefined;
-      if (call === undefined || !(call.destroyed === true || call.completed === true || call.aborted === true)) continue;
+      const call = inflight.req[slot] as (UndiciRequest & ClientRequestLike) | undefined;
+      if (call === undefined) continue;
+      const upgraded = call.upgradeOrConnect === true;
+      if (!(upgraded || call.destroyed === true || call.completed === true || call.aborted === true)) continue;
       if (this.finish(call) === -1) continue;
-      if (typeof (call as UndiciRequest).origin === 'string') this.writeUndici(call as UndiciRequest, slot, 0, this.codeAborted);
-      else this.writeHttp(call as ClientRequestLike, slot, 0, this.codeAborted);
+      const status = upgraded ? 101 : 0;
+      const code = upgraded ? 0 : this.codeAborted;
+      if (typeof call.origin === 'string') this.writeUndici(call, slot, status, code);
+      else this.writeHttp(call, slot, status, code);
     }
   }
 

@@ -60,6 +60,23 @@ test('a full outbound ring overwrites the oldest unsent calls and counts them as
   }
 });
 
+test('upgrades: an undici one is not timed, a node:http one is swept up as 101', () => {
+  const { streams, stop } = outboundOnly();
+  try {
+    const ws = { origin: 'http://a:1', method: 'GET', path: '/socket', upgrade: 'websocket' };
+    create.publish({ request: ws });
+    const req = { ...clientRequest('/ws'), upgradeOrConnect: false };
+    httpStart.publish({ request: req });
+    req.upgradeOrConnect = true;
+    streams.sweep();
+    const o = streams.take().outbound!;
+    assert.deepEqual([o.count, o.strings[o.path[0]!], o.status[0], o.strings[o.error[0]!]], [1, '/ws', 101, '']);
+    assert.equal(streams.outbound!.inflight.size, 0);
+  } finally {
+    stop();
+  }
+});
+
 test('a call destroyed without a response or an error is recorded by the sweep as ABORTED', () => {
   const { streams, stop } = outboundOnly();
   try {

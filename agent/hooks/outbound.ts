@@ -12,7 +12,8 @@ interface HttpClientMessage { request: ClientRequestLike; response?: { statusCod
 export function hookOutbound(recorder: OutboundRecorder, onError: () => void): HookFamily[] {
   const undici = createFamily('undici');
   undici.subscriptions.push(
-    [channels.undiciRequestCreate, guarded<UndiciMessage>(undici, onError, (m) => recorder.start(m.request))],
+    // An upgrade (a WebSocket handshake) ends in onUpgrade, which publishes nothing: not a call to time.
+    [channels.undiciRequestCreate, guarded<UndiciMessage>(undici, onError, (m) => { if (!m.request.upgrade) recorder.start(m.request); })],
     [channels.undiciRequestHeaders, guarded<UndiciMessage>(undici, onError, (m) => recorder.undiciHeaders(m.request, m.response!.statusCode))],
     [channels.undiciRequestError, guarded<UndiciMessage>(undici, onError, (m) => recorder.undiciError(m.request, m.error))],
   );
