@@ -6,10 +6,10 @@
 // collection.
 //
 //   node dist/bench/micro-outbound.js [--rounds 30] [--warmup 20] [--scale 1] [--quick] [--no-pin]
-import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
+import { runCaseProcess } from './micro/case-process.js';
 import type { Result } from './micro/timing.js';
-import { cleanEnv, distBench, pinSelf, repoRoot, SERVER_CORE, tasksetPath } from './processes.js';
+import { pinSelf, tasksetPath } from './processes.js';
 import { num } from './report.js';
 
 const names = [
@@ -24,23 +24,6 @@ const { values: args } = parseArgs({
   },
 });
 
-function runOne(name: string, flags: string[], taskset: string | null): Promise<Result[]> {
-  const argv = [distBench('micro/outbound-path.js'), name, ...flags];
-  const child = taskset ? spawn(taskset, ['-c', String(SERVER_CORE), process.execPath, ...argv], { cwd: repoRoot, env: cleanEnv() }) : spawn(process.execPath, argv, { cwd: repoRoot, env: cleanEnv() });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
-  return new Promise((resolve, reject) => {
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code !== 0) return reject(new Error(`case ${name} failed (${code ?? signal}):\n${err.trim()}`));
-      resolve(out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Result));
-    });
-  });
-}
-
 async function main(): Promise<void> {
   const q = args.quick;
   const flags = ['--rounds', args.rounds ?? (q ? '3' : '30'), '--warmup', args.warmup ?? (q ? '2' : '20'), '--scale', args.scale ?? (q ? '0.05' : '1')];
@@ -48,7 +31,7 @@ async function main(): Promise<void> {
   pinSelf(taskset);
   const by = new Map<string, Result>();
   for (const name of names) {
-    for (const r of await runOne(name, flags, taskset)) {
+    for (const r of await runCaseProcess('micro/outbound-path.js', name, flags, taskset)) {
       by.set(r.case, r);
       console.log(`${r.case.padEnd(30)} ${num(r.medianNs, 1).padStart(12)} ns median ${num(r.minNs, 1).padStart(12)} ns min  per ${r.per}  ${r.extra ? JSON.stringify(r.extra) : ''}`);
     }
@@ -65,8 +48,8 @@ async function main(): Promise<void> {
     `| correlating start and end alone: symbol property / WeakMap (minus the floor) | ${num(m('outbound-symbol-correlation') - m('outbound-undici-floor'), 1)} ns / ${num(m('outbound-weakmap-correlation') - m('outbound-undici-floor'), 1)} ns |`,
     `| one runtime sample | ${num(m('runtime-sample') / 1000, 1)} µs |`,
     `| idle CPU, default runtime settings, over no agent | ${num((m('runtime-idle-default') - m('runtime-idle-off')) / 1000, 0)} µs/s (${num((m('runtime-idle-default') - m('runtime-idle-off')) / 1e7, 3)} % of a core) |`,
-    `| of which the sampler (1 s period) | ${num((m('runtime-idle-sampler') - m('runtime-idle-off')) / 1000, 0)} µs/s |`,
-    `| of which the stall detector (20 ms timer) | ${num((m('runtime-idle-stall') - m('runtime-idle-off')) / 1000, 0)} µs/s |`,
+    `| samples alone (1 s period, on the 20 ms loop timer) | ${num((m('runtime-idle-sampler') - m('runtime-idle-off')) / 1000, 0)} µs/s |`,
+    `| stall detection alone (the same 20 ms timer) | ${num((m('runtime-idle-stall') - m('runtime-idle-off')) / 1000, 0)} µs/s |`,
     `| GC observer per collection (${num(gcPerRound, 1)} collections a round; on minus off, within the noise when near 0) | ${gcPerRound > 0 ? `${num(((m('gc-alloc-on') - m('gc-alloc-off')) * opsPerRound) / gcPerRound / 1000, 1)} µs` : 'n/a'} |`,
   ].join('\n'));
 }
