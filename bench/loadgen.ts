@@ -28,6 +28,8 @@ export interface RunResult {
   elapsedMs: number;
   p50Ms: number;
   p99Ms: number;
+  /** The load generator's own CPU time over the run (to tell its share of the client core). */
+  cpuUs: number;
   firstError?: string;
 }
 
@@ -69,6 +71,7 @@ export async function run(r: RunRequest): Promise<RunResult> {
   let next = 0;
   const { paths } = r;
   const started = performance.now();
+  const cpu0 = process.cpuUsage();
   const until = started + durationMs;
 
   // One reusable handler per in-flight slot, on undici's raw dispatch API: no promise,
@@ -111,8 +114,9 @@ export async function run(r: RunRequest): Promise<RunResult> {
     for (let i = 0; i < inFlight; i++) new Slot().send();
   });
   const elapsedMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpu0);
   const sorted = samples.subarray(0, n).sort();
-  return { type: 'result', id: r.id, requests, errors, non2xx, elapsedMs, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), firstError };
+  return { type: 'result', id: r.id, requests, errors, non2xx, elapsedMs, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), cpuUs: cpu.user + cpu.system, firstError };
 }
 
 if (typeof process.send === 'function') {

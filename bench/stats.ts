@@ -17,6 +17,12 @@ export interface Sample {
   arrayBuffersMB: number;
   /** Fraction of the server core the service used during the window (1 = saturated). */
   busy: number;
+  /** Fraction of the server core / client core other processes used during the window (NaN unpinned). */
+  foreignServer: number;
+  foreignClient: number;
+  /** The larger of the two: the window kept is the least disturbed of `attempts`. */
+  foreign: number;
+  attempts: number;
   /** Instrumentation counters after the timed window (for the raw record). */
   counters: unknown;
 }
@@ -42,6 +48,8 @@ export interface VariantSummary {
   variant: string;
   rounds: number;
   busy: Spread;
+  /** Median foreign load on the pinned cores during the kept windows. */
+  foreign: number;
   figures: Record<Metric, MetricSummary>;
 }
 
@@ -83,7 +91,7 @@ export function summarize(samples: Sample[]): VariantSummary[] {
         added: added.length > 0 ? spread(added) : null,
       };
     }
-    out.push({ service, variant, rounds: group.length, busy: spread(group.map((s) => s.busy)), figures });
+    out.push({ service, variant, rounds: group.length, busy: spread(group.map((s) => s.busy)), foreign: median(group.map((s) => s.foreign ?? NaN)), figures });
   }
   return out;
 }
