@@ -1,11 +1,12 @@
 // `npm run bench`: the macro benchmark. Each service runs bare and under each variant
-// of instrumentation, one child process per measurement pinned to core 1, while the
-// load generator (undici, closed loop, keep-alive) runs on core 0. Variants are
-// interleaved in rounds with their order rotated, each variant's instrumentation is
-// checked live before it is timed, and every figure is reported as a median over rounds
-// with its min–max and its ratio to bare in the same round.
+// of instrumentation, one child process per variant pinned to core 1, while the load
+// generator (undici, closed loop, keep-alive) runs on core 0. Timed windows of the
+// variants are interleaved in rounds with their order rotated, each variant's
+// instrumentation is checked live before it is timed (and after each window), and every
+// figure is reported as a median over rounds with its min–max and its ratio to bare in
+// the same round.
 //
-//   npm run bench -- [--rounds 5] [--duration 5] [--warmup 2] [--services a,b]
+//   npm run bench -- [--rounds 8] [--duration 3] [--warmup 3] [--services a,b]
 //                    [--variants x,y] [--quick] [--check] [--out DIR] [--from FILE]
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -65,9 +66,9 @@ const { values: args } = parseArgs({
 });
 
 const usage = `usage: npm run bench -- [options]
-  --rounds N         interleaved rounds (default 5; --quick: 1)
-  --duration S       timed seconds per variant and round (default 5; --quick: 1)
-  --warmup S         warm-up seconds before each timed window (default 2; --quick: 0.5)
+  --rounds N         interleaved rounds (default 8; --quick: 1)
+  --duration S       timed seconds per variant and round (default 3; --quick: 1)
+  --warmup S         warm-up seconds of each variant's process (default 3; --quick: 0.5)
   --services a,b     of ${Object.keys(services).join(', ')} (default all; --quick: hello)
   --variants x,y     of ${Object.keys(variants).join(', ')} (default all; --quick: bare,nodeflight)
   --connections N    keep-alive connections (default 32)
@@ -103,9 +104,9 @@ function options(): Options {
   // Every ratio is to bare in the same round, so bare always runs.
   if (!v.includes('bare')) v.unshift('bare');
   return {
-    rounds: Math.round(number('rounds', args.rounds, q ? 1 : 5, 1, 50)),
-    durationS: number('duration', args.duration, q ? 1 : 5, 0.2, 120),
-    warmupS: number('warmup', args.warmup, q ? 0.5 : 2, 0.1, 60),
+    rounds: Math.round(number('rounds', args.rounds, q ? 1 : 8, 1, 50)),
+    durationS: number('duration', args.duration, q ? 1 : 3, 0.2, 120),
+    warmupS: number('warmup', args.warmup, q ? 0.5 : 3, 0.1, 60),
     services: list('services', args.services, q ? ['hello'] : Object.keys(services), services),
     variants: v,
     connections: Math.round(number('connections', args.connections, 32, 1, 256)),
@@ -125,6 +126,9 @@ function rotate<T>(list: T[], by: number): T[] {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Longer than the agent's default flush interval (250 ms). */
+const SETTLE_MS = 400;
 
 /** Retries `probe` until it stops throwing, for at most `ms`; then throws its last error. */
 async function eventually(ms: number, probe: () => Promise<void> | void): Promise<void> {
@@ -197,6 +201,9 @@ class Bench {
     const col0 = await this.collectorCpu();
     const before = await stats();
     const run = await this.load(origin, services[service]!.paths, this.o.durationS);
+    // The agent flushes what the window recorded on its next timer tick: wait for it, so
+    // that the window pays for its own events and the next variant's window does not.
+    await sleep(SETTLE_MS);
     const after = await stats();
     const col1 = await this.collectorCpu();
     const cores1 = readCoreTimes();
@@ -204,6 +211,7 @@ class Bench {
     const cpuUs = after.cpuUs - before.cpuUs;
     const wallUs = after.wallUs - before.wallUs;
     const busy = cpuUs / wallUs;
+    const busyLoaded = cpuUs / (run.elapsedMs * 1000);
     // What kept the pinned cores busy besides our own processes (NaN when not pinned).
     let foreignServer = NaN;
     let foreignClient = NaN;
@@ -221,7 +229,7 @@ class Bench {
       rssMB: after.rss / 1e6,
       heapMB: after.heapUsed / 1e6,
       arrayBuffersMB: after.arrayBuffers / 1e6,
-      busy,
+      busy: busyLoaded,
       foreignServer, foreignClient,
       foreign: Math.max(foreignServer, foreignClient),
       attempts: 1,
@@ -229,34 +237,47 @@ class Bench {
     };
   }
 
-  async measure(round: number, service: string, variant: string): Promise<Sample> {
+  /** Starts one variant of a service, warms it up and checks its instrumentation is live. */
+  async startVariant(service: string, variant: string): Promise<Running> {
     const svc = services[service]!;
     const v = variants[variant]!;
     const env = cleanEnv({ NODEFLIGHT_SERVICE: `bench-${service}`, BENCH_ROUTE: service === 'hello' ? '/' : '/api/products/:id', ...v.env });
     if (v.needsCollector) env.NODEFLIGHT_COLLECTOR = this.collectorUrl;
     const child = new Child(`${service} (${variant})`, [...v.execArgv, benchSource(`services/${svc.script}`)], { core: SERVER_CORE, taskset: this.taskset, env });
     const stats = () => child.request<Stats>({ type: 'stats' }, 10_000);
-    try {
-      const origin = `http://127.0.0.1:${(await child.ready()).port as number}`;
-      const warm = await this.load(origin, svc.paths, this.o.warmupS);
-      // Wiring first: a variant whose instrumentation is not counting fails the run.
-      await eventually(v.kind === 'otel' ? 8000 : 2000, async () => checkInstrumentation(variant, null, (await stats()).inst, warm.requests));
-      if (v.needsCollector) await eventually(10_000, () => this.collectorRow(child.pid).then(() => undefined));
-      // Timed windows: one, or more while other processes disturbed a pinned core.
-      let best: Sample | null = null;
-      let made = 0;
-      while (made < this.o.attempts) {
-        const s = await this.window(round, service, variant, child, origin, stats);
-        made++;
-        if (best === null || s.foreign < best.foreign) best = s;
-        if (!(s.foreign > this.o.maxForeign)) break;
-        if (made < this.o.attempts) console.log(`  (${service} ${variant}: other processes used ${Math.round(s.foreign * 100)}% of a pinned core; measuring again)`);
-      }
-      return { ...best!, attempts: made };
-    } finally {
-      await child.stop();
-    }
+    const origin = `http://127.0.0.1:${(await child.ready()).port as number}`;
+    return { service, variant, child, origin, stats };
   }
+
+  /** Warm-up load, then the wiring check: a variant whose instrumentation is not counting fails the run. */
+  async warm(r: Running): Promise<void> {
+    const v = variants[r.variant]!;
+    const warm = await this.load(r.origin, services[r.service]!.paths, this.o.warmupS);
+    await eventually(v.kind === 'otel' ? 8000 : 2000, async () => checkInstrumentation(r.variant, null, (await r.stats()).inst, warm.requests));
+    if (v.needsCollector) await eventually(10_000, () => this.collectorRow(r.child.pid).then(() => undefined));
+  }
+
+  /** Timed windows: one, or more while other processes disturbed a pinned core; keeps the least disturbed. */
+  async measure(round: number, r: Running): Promise<Sample> {
+    let best: Sample | null = null;
+    let made = 0;
+    while (made < this.o.attempts) {
+      const s = await this.window(round, r.service, r.variant, r.child, r.origin, r.stats);
+      made++;
+      if (best === null || s.foreign < best.foreign) best = s;
+      if (!(s.foreign > this.o.maxForeign)) break;
+      if (made < this.o.attempts) console.log(`  (${r.service} ${r.variant}: other processes used ${Math.round(s.foreign * 100)}% of a pinned core; measuring again)`);
+    }
+    return { ...best!, attempts: made };
+  }
+}
+
+interface Running {
+  service: string;
+  variant: string;
+  child: Child;
+  origin: string;
+  stats: () => Promise<Stats>;
 }
 
 function render(record: RunRecord, resultsPath: string, mdPath: string): string {
@@ -268,7 +289,7 @@ function render(record: RunRecord, resultsPath: string, mdPath: string): string 
     '',
     `- Machine: ${machineLine(record.machine)}.`,
     `- Packages: ${versionsLine(record.packages)}.`,
-    `- Load: undici from a separate process, ${o.connections} keep-alive connections × ${o.pipelining} pipelined, closed loop, 127.0.0.1; ${o.warmupS} s warm-up then ${o.durationS} s timed, per variant and round; ${o.rounds} rounds, variant order rotated each round.`,
+    `- Load: undici from a separate process, ${o.connections} keep-alive connections × ${o.pipelining} pipelined, closed loop, 127.0.0.1. Per service, one process per variant, each warmed up for ${o.warmupS} s and checked live, then ${o.rounds} rounds of one ${o.durationS} s timed window per variant, the variant order rotated each round (the processes not under load sit idle).`,
     `- Pinning: ${record.pinned ? 'each service on core 1 (`taskset -c 1`); load generator, collector and harness on core 0' : 'none (no taskset, or --no-pin)'}.`,
     ...(record.pinned ? [`- Disturbance: \`/proc/stat\` tells how busy each pinned core was; what our own processes did not use was other load on the machine. A timed window where that exceeded ${Math.round(o.maxForeign * 100)}% of a core was measured again, up to ${o.attempts} windows, keeping the least disturbed (the raw JSON has \`foreignServer\`, \`foreignClient\` and \`attempts\` per sample).`] : []),
     '- Cells: median (min–max) over rounds, then **the median of per-round ratios to bare** and the median per-round difference. Server CPU is `process.cpuUsage()` read inside the service over the timed window (read over IPC, so no measurement request is counted), divided by the requests completed; it includes the agent\'s flush timer and, streaming, its encoding and socket writes. RSS is read at the end of the window. "Server core busy" is server CPU time / wall time: below ~90% the load generator, not the service, limited throughput.',
@@ -343,13 +364,23 @@ async function main(): Promise<void> {
   const samples: Sample[] = [];
   try {
     await bench.start();
-    for (let r = 0; r < o.rounds; r++) {
-      for (const service of rotate(o.services, r)) {
-        for (const variant of rotate(o.variants, r)) {
-          const s = await bench.measure(r + 1, service, variant);
-          samples.push(s);
-          printSample(s, o.rounds);
+    // One process per variant, alive for all rounds of its service: windows of different
+    // variants follow each other within seconds, so the machine's drift hits each
+    // round's bare and instrumented windows alike.
+    for (const service of o.services) {
+      const running: Running[] = [];
+      try {
+        for (const variant of o.variants) running.push(await bench.startVariant(service, variant));
+        for (const r of running) await bench.warm(r);
+        for (let round = 0; round < o.rounds; round++) {
+          for (const r of rotate(running, round)) {
+            const s = await bench.measure(round + 1, r);
+            samples.push(s);
+            printSample(s, o.rounds);
+          }
         }
+      } finally {
+        await Promise.allSettled(running.map((r) => r.child.stop()));
       }
     }
   } finally {
