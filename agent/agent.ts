@@ -90,7 +90,7 @@ export function startAgent(config: ResolvedConfig): Agent {
     if (transport === null) return;
     const { ring } = recorder;
     while (ring.unsent > 0 && transport.hasRoom) {
-      const events = encoder.encode(ring.sendTail, ring.unsent);
+      const events = encoder.encode(ring.sendTail, ring.unsent, true);
       ring.take(events.count);
       sendBatch(events);
     }

@@ -28,6 +28,13 @@ export class BlockEncoder {
   private readonly entryPath = new Uint32Array(MAX_BLOCK_EVENTS);
   private readonly entryRoute = new Uint32Array(MAX_BLOCK_EVENTS);
   private readonly methodIndex = new Int32Array(METHOD_NAMES.length);
+  // Columns reused by every batch: a batch is packed as soon as it is encoded, and
+  // fresh arrays per block left megabytes of ArrayBuffers awaiting GC under load.
+  private readonly scratch = {
+    start: new Float64Array(MAX_BLOCK_EVENTS), duration: new Float64Array(MAX_BLOCK_EVENTS), method: new Uint32Array(MAX_BLOCK_EVENTS),
+    path: new Uint32Array(MAX_BLOCK_EVENTS), route: new Uint32Array(MAX_BLOCK_EVENTS), status: new Uint16Array(MAX_BLOCK_EVENTS),
+    size: new Float64Array(MAX_BLOCK_EVENTS), flags: new Uint8Array(MAX_BLOCK_EVENTS),
+  };
 
   constructor(private readonly ring: EventRing, private readonly routes: RouteNames) {
     this.pathDecoder = ring.pathDecoder();
@@ -36,20 +43,23 @@ export class BlockEncoder {
   /**
    * Encodes up to `max` events from position `from` (which must still be held in the
    * ring). The block may hold fewer when its strings grow large; `events.count` says.
+   * With `transient`, the columns are views of reused arrays, valid until the next
+   * call: for a block that is packed at once.
    */
-  encode(from: number, max: number): EventColumns {
+  encode(from: number, max: number, transient = false): EventColumns {
     const { ring, routes, table, entrySlot, entryRouteId, entryPath, entryRoute, methodIndex } = this;
     const n = Math.min(max, MAX_BLOCK_EVENTS);
     // Re-anchored per block: the monotonic clock and the wall clock drift apart over days.
     const wallOffset = Date.now() - performance.now();
-    const start = new Float64Array(n);
-    const duration = new Float64Array(n);
-    const method = new Uint32Array(n);
-    const path = new Uint32Array(n);
-    const route = new Uint32Array(n);
-    const status = new Uint16Array(n);
-    const size = new Float64Array(n);
-    const flags = new Uint8Array(n);
+    const c = transient ? this.scratch : null;
+    const start = c ? c.start : new Float64Array(n);
+    const duration = c ? c.duration : new Float64Array(n);
+    const method = c ? c.method : new Uint32Array(n);
+    const path = c ? c.path : new Uint32Array(n);
+    const route = c ? c.route : new Uint32Array(n);
+    const status = c ? c.status : new Uint16Array(n);
+    const size = c ? c.size : new Float64Array(n);
+    const flags = c ? c.flags : new Uint8Array(n);
     const strings: string[] = [];
     const index = new Map<string, number>();
     let chars = 0;
@@ -111,11 +121,13 @@ export class BlockEncoder {
       size[k] = ring.size[i]!;
       flags[k] = ring.flags[i]!;
     }
-    if (k === n) return { count: n, strings, start, duration, method, path, route, status, size, flags };
+    if (k === start.length) return { count: k, strings, start, duration, method, path, route, status, size, flags };
+    // Views for reused columns; copies otherwise, so that a kept block holds only its rows.
+    const cut = <T extends Float64Array | Uint32Array | Uint16Array | Uint8Array>(a: T): T => (c ? a.subarray(0, k) : a.slice(0, k)) as T;
     return {
       count: k, strings,
-      start: start.slice(0, k), duration: duration.slice(0, k), method: method.slice(0, k), path: path.slice(0, k),
-      route: route.slice(0, k), status: status.slice(0, k), size: size.slice(0, k), flags: flags.slice(0, k),
+      start: cut(start), duration: cut(duration), method: cut(method), path: cut(path),
+      route: cut(route), status: cut(status), size: cut(size), flags: cut(flags),
     };
   }
 }
