@@ -36,6 +36,8 @@ export const budget = {
 
 export interface Verdict {
   rule: string;
+  /** The same figure for the A/A control (a second bare process), when the run had one: the noise floor. */
+  control?: number;
   service: string;
   variant: string;
   value: number;
@@ -51,17 +53,18 @@ export function checkBudget(summaries: VariantSummary[]): Verdict[] {
   for (const s of summaries) {
     if (!budget.variants.includes(s.variant)) continue;
     const { service, variant, figures: f } = s;
-    const add = (rule: string, value: number | undefined, limit: number, unit: string, atMost: boolean) => {
+    const aa = find(service, 'bare-aa')?.figures;
+    const add = (rule: string, value: number | undefined, limit: number, unit: string, atMost: boolean, control?: number) => {
       if (value === undefined || !Number.isFinite(limit)) return;
-      verdicts.push({ rule, service, variant, value, limit, unit, ok: atMost ? value <= limit : value >= limit });
+      verdicts.push({ rule, service, variant, value, limit, unit, ok: atMost ? value <= limit : value >= limit, control });
     };
     const cpuRatio = budget.cpuRatioMax[service];
-    if (cpuRatio !== undefined) add('CPU per request vs bare', f.cpuUsPerReq.ratio?.median, cpuRatio, 'x', true);
+    if (cpuRatio !== undefined) add('CPU per request vs bare', f.cpuUsPerReq.ratio?.median, cpuRatio, 'x', true, aa?.cpuUsPerReq.ratio?.median);
     const cpuAdded = budget.cpuAddedUsMax[service];
-    if (cpuAdded !== undefined) add('CPU per request added', f.cpuUsPerReq.added?.median, cpuAdded, 'µs', true);
-    add('throughput vs bare', f.rps.ratio?.median, budget.throughputRatioMin, 'x', false);
-    add('p99 latency vs bare', f.p99Ms.ratio?.median, budget.p99RatioMax, 'x', true);
-    add('RSS added', f.rssMB.added?.median, rssLimit, 'MB', true);
+    if (cpuAdded !== undefined) add('CPU per request added', f.cpuUsPerReq.added?.median, cpuAdded, 'µs', true, aa?.cpuUsPerReq.added?.median);
+    add('throughput vs bare', f.rps.ratio?.median, budget.throughputRatioMin, 'x', false, aa?.rps.ratio?.median);
+    add('p99 latency vs bare', f.p99Ms.ratio?.median, budget.p99RatioMax, 'x', true, aa?.p99Ms.ratio?.median);
+    add('RSS added', f.rssMB.added?.median, rssLimit, 'MB', true, aa?.rssMB.added?.median);
     const otel = find(service, 'otel')?.figures.cpuUsPerReq.added?.median;
     if (otel !== undefined) add(`CPU added <= 1/${budget.otelFactorMin} of otel's`, f.cpuUsPerReq.added?.median, otel / budget.otelFactorMin, 'µs', true);
   }

@@ -86,10 +86,11 @@ export function macroTable(rows: VariantSummary[], service: string): string {
 export function verdictTable(verdicts: Verdict[]): string {
   if (verdicts.length === 0) return '_No budget line applies to the variants and services of this run._';
   const fmt = (v: number, unit: string) => (unit === 'x' ? `${v.toFixed(3)}×` : `${num(v, 2)} ${unit}`);
-  const lines = ['| budget line | service | variant | measured | limit | |', '| --- | --- | --- | --- | --- | --- |'];
+  const lines = ['| budget line | service | variant | measured | limit | | A/A control (noise floor) |', '| --- | --- | --- | --- | --- | --- | --- |'];
   for (const v of verdicts) {
     const op = v.rule.startsWith('throughput') ? '≥' : '≤';
-    lines.push(`| ${v.rule} | ${v.service} | ${v.variant} | ${fmt(v.value, v.unit)} | ${op} ${fmt(v.limit, v.unit)} | ${v.ok ? 'met' : '**missed**'} |`);
+    const control = v.control === undefined ? '' : fmt(v.control, v.unit);
+    lines.push(`| ${v.rule} | ${v.service} | ${v.variant} | ${fmt(v.value, v.unit)} | ${op} ${fmt(v.limit, v.unit)} | ${v.ok ? 'met' : '**missed**'} | ${control} |`);
   }
   return lines.join('\n');
 }

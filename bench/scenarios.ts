@@ -37,6 +37,10 @@ export interface VariantSpec {
 
 export const variants: Record<string, VariantSpec> = {
   bare: { describe: 'no instrumentation', execArgv: [], env: {}, needsCollector: false, kind: 'bare' },
+  'bare-aa': {
+    describe: 'a second bare process, the A/A control: its distance from 1.000× is the noise floor of the run',
+    execArgv: [], env: {}, needsCollector: false, kind: 'bare',
+  },
   nodeflight: {
     describe: 'agent via --import nodeflight/agent, recording in-process only',
     execArgv: ['--import', 'nodeflight/agent'], env: {}, needsCollector: false, kind: 'nodeflight',

@@ -44,6 +44,7 @@ export async function serve(handler) {
   });
   // The harness going away (even killed) closes the channel: never outlive it.
   process.on('disconnect', () => process.exit(0));
+  process.on('SIGINT', () => process.exit(0));
   server.keepAliveTimeout = 60_000;
   server.listen(0, '127.0.0.1', () => process.send({ type: 'ready', port: server.address().port }));
 }
