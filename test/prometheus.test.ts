@@ -57,7 +57,11 @@ function bucketOf(ms: number): [number, number] {
 /** Where Prometheus's p99 may be, given the collector's HDR p99 `ms` of the same events. */
 function allowed(ms: number): [number, number] {
   // HDR reports the top of the value's bucket: at most 0.1 % (and 1 µs of rounding) above it.
-  return [bucketOf(ms / 1.001 - 0.001)[0], bucketOf(ms + 0.001)[1]];
+  // rate() extrapolates each bucket series on its own (its zero clamp depends on each
+  // series' first value), so when scrapes interleave with the load the interpolated p99
+  // can cross into the next bucket up: one bucket of resolution is allowed above.
+  const top = bucketOf(ms + 0.001)[1];
+  return [bucketOf(ms / 1.001 - 0.001)[0], bucketOf(top * 1000 * 1.0001)[1]];
 }
 
 function byLabel(samples: Array<{ metric: Record<string, string>; value: [number, string] }>, label: string): Record<string, number> {
