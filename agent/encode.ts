@@ -21,6 +21,7 @@ const TABLE_MASK = TABLE_SIZE - 1;
 // distinct path once brings the whole encode under 100 ns/event.
 export class BlockEncoder {
   private readonly pathDecoder: Buffer;
+  private readonly pathWords: Uint32Array;
   private readonly table = new Int32Array(TABLE_SIZE);
   // Per distinct entry of the current block: its ring slot, framework route, strings.
   private readonly entrySlot = new Int32Array(MAX_BLOCK_EVENTS);
@@ -38,6 +39,7 @@ export class BlockEncoder {
 
   constructor(private readonly ring: EventRing, private readonly routes: RouteNames) {
     this.pathDecoder = ring.pathDecoder();
+    this.pathWords = new Uint32Array(ring.pathBytes.buffer, ring.pathBytes.byteOffset, ring.pathBytes.byteLength / 4);
   }
 
   /**
@@ -76,51 +78,61 @@ export class BlockEncoder {
     table.fill(0);
     methodIndex.fill(-1);
     let entries = 0;
+    const { pathLen, longPath, start: ringStart, method: ringMethod, route: ringRoute } = ring;
+    const words = this.pathWords;
     const bytes = ring.pathBytes;
     const first = from % ring.capacity;
     let k = 0;
     for (; k < n && chars < MAX_BLOCK_STRING_CHARS; k++) {
       const i = (first + k) & ring.mask;
-      const len = ring.pathLen[i]!;
-      const fw = ring.route[i]!;
-      const m = ring.method[i]!;
+      const len = pathLen[i]!;
+      const fw = ringRoute[i]!;
+      const m = ringMethod[i]!;
       let mi = methodIndex[m]!;
       if (mi === -1) mi = methodIndex[m] = intern(METHOD_NAMES[m]!);
+      start[k] = ringStart[i]! + wallOffset;
+      method[k] = mi;
       if (len > PATH_STRIDE) {
-        const p = ring.longPath[i]!;
+        const p = longPath[i]!;
         path[k] = intern(p);
         route[k] = intern(routes.name(p, fw));
-      } else {
-        const base = i * PATH_STRIDE;
-        let h = (0x811c9dc5 ^ fw ^ (len << 16)) | 0;
-        for (let j = 0; j < len; j++) h = Math.imul(h ^ bytes[base + j]!, 0x01000193);
-        let t = h & TABLE_MASK;
-        for (;;) {
-          const e = table[t]! - 1;
-          if (e === -1) {
-            const p = this.pathDecoder.toString('latin1', base, base + len);
-            entrySlot[entries] = i;
-            entryRouteId[entries] = fw;
-            path[k] = entryPath[entries] = intern(p);
-            route[k] = entryRoute[entries] = intern(routes.name(p, fw));
-            table[t] = ++entries;
-            break;
-          }
-          if (entryRouteId[e] === fw && sameBytes(bytes, entrySlot[e]! * PATH_STRIDE, base, len, ring.pathLen[entrySlot[e]!]!)) {
-            path[k] = entryPath[e]!;
-            route[k] = entryRoute[e]!;
-            break;
-          }
-          t = (t + 1) & TABLE_MASK;
-        }
+        continue;
       }
-      start[k] = ring.start[i]! + wallOffset;
-      duration[k] = ring.duration[i]!;
-      method[k] = mi;
-      status[k] = ring.status[i]!;
-      size[k] = ring.size[i]!;
-      flags[k] = ring.flags[i]!;
+      // Four path bytes per step: slots start on a 64-byte boundary, so the words of
+      // a slot are aligned; the bytes after `len` are stale and never read.
+      const w0 = i * WORDS_PER_SLOT;
+      const full = len >>> 2;
+      let h = (0x811c9dc5 ^ fw ^ (len << 16)) | 0;
+      for (let j = 0; j < full; j++) h = Math.imul(h ^ words[w0 + j]!, 0x01000193);
+      const b0 = i * PATH_STRIDE;
+      for (let j = full << 2; j < len; j++) h = Math.imul(h ^ bytes[b0 + j]!, 0x01000193);
+      let t = h & TABLE_MASK;
+      for (;;) {
+        const e = table[t]! - 1;
+        if (e === -1) {
+          const p = this.pathDecoder.toString('latin1', b0, b0 + len);
+          entrySlot[entries] = i;
+          entryRouteId[entries] = fw;
+          path[k] = entryPath[entries] = intern(p);
+          route[k] = entryRoute[entries] = intern(routes.name(p, fw));
+          table[t] = ++entries;
+          break;
+        }
+        const other = entrySlot[e]!;
+        if (entryRouteId[e] === fw && pathLen[other] === len && samePath(words, bytes, other, i, len)) {
+          path[k] = entryPath[e]!;
+          route[k] = entryRoute[e]!;
+          break;
+        }
+        t = (t + 1) & TABLE_MASK;
+      }
     }
+    // The fixed-width columns are copied as they are, over at most two runs of the ring.
+    const run = Math.min(k, ring.capacity - first);
+    copyRun(duration, ring.duration, first, run, k);
+    copyRun(status, ring.status, first, run, k);
+    copyRun(size, ring.size, first, run, k);
+    copyRun(flags, ring.flags, first, run, k);
     if (k === start.length) return { count: k, strings, start, duration, method, path, route, status, size, flags };
     // Views for reused columns; copies otherwise, so that a kept block holds only its rows.
     const cut = <T extends Float64Array | Uint32Array | Uint16Array | Uint8Array>(a: T): T => (c ? a.subarray(0, k) : a.slice(0, k)) as T;
@@ -132,8 +144,20 @@ export class BlockEncoder {
   }
 }
 
-function sameBytes(bytes: Uint8Array, a: number, b: number, len: number, lenA: number): boolean {
-  if (len !== lenA) return false;
-  for (let j = 0; j < len; j++) if (bytes[a + j] !== bytes[b + j]) return false;
+const WORDS_PER_SLOT = PATH_STRIDE / 4;
+
+/** Whether the inline paths of two slots, both `len` bytes long, are equal. */
+function samePath(words: Uint32Array, bytes: Uint8Array, slotA: number, slotB: number, len: number): boolean {
+  const a = slotA * WORDS_PER_SLOT;
+  const b = slotB * WORDS_PER_SLOT;
+  const full = len >>> 2;
+  for (let j = 0; j < full; j++) if (words[a + j] !== words[b + j]) return false;
+  for (let j = full << 2; j < len; j++) if (bytes[slotA * PATH_STRIDE + j] !== bytes[slotB * PATH_STRIDE + j]) return false;
   return true;
+}
+
+/** Copies `k` events from ring slot `first` on: `run` of them before the ring wraps, the rest from slot 0. */
+function copyRun<T extends Float64Array | Uint16Array | Uint8Array>(dst: T, src: T, first: number, run: number, k: number): void {
+  dst.set(src.subarray(first, first + run) as never);
+  if (k > run) dst.set(src.subarray(0, k - run) as never, run);
 }
