@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { MAX_BLOCK_EVENTS } from '../protocol/validate.js';
 import type { EventColumns } from '../protocol/messages.js';
 import { createHistogram, type Histogram } from './histogram.js';
+import { LatencySummary } from './latency-summary.js';
 import { RecentEvents } from './recent-events.js';
 import { ROW, RouteStats } from './route-stats.js';
 
@@ -23,8 +24,9 @@ const OTHER_METHOD = '*';
 
 export class Aggregator {
   readonly recent: RecentEvents;
-  /** One histogram and counter row that queries merge into; queries run one at a time. */
+  /** One histogram, summary and counter row that queries merge into; queries run one at a time. */
   readonly scratch: Histogram = createHistogram();
+  readonly summary = new LatencySummary();
   readonly scratchCounts = new Float64Array(ROW);
 
   private readonly byKey = new Map<string, RouteStats>();

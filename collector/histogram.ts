@@ -9,6 +9,7 @@ import * as hdr from 'hdr-histogram-js';
 export type Histogram = hdr.WasmHistogram;
 
 export const HIGHEST_TRACKABLE_US = 3_600_000_000;
+export const SIGNIFICANT_DIGITS = 3;
 
 const request: hdr.BuildRequest = {
   useWebAssembly: true,
@@ -17,7 +18,7 @@ const request: hdr.BuildRequest = {
   autoResize: false,
   lowestDiscernibleValue: 1,
   highestTrackableValue: HIGHEST_TRACKABLE_US,
-  numberOfSignificantValueDigits: 3,
+  numberOfSignificantValueDigits: SIGNIFICANT_DIGITS,
 };
 
 /** Compiles the wasm module once per process; later calls return at once. */
@@ -48,7 +49,7 @@ export function encodeCompressed(h: Histogram): string {
   return hdr.encodeIntoCompressedBase64(h);
 }
 
-const ms = (us: number): number => Math.round(us) / 1000;
+export const ms = (us: number): number => Math.round(us) / 1000;
 
 export interface LatencyMs {
   min: number;
@@ -63,20 +64,19 @@ export interface LatencyMs {
   p999: number;
 }
 
-/** Only for a histogram holding at least one value (an empty one has no minimum). Any HDR build: `nodeflight merge` passes JS ones. */
+/** The percentiles of LatencyMs, in the order its JSON lists them. */
+export const PERCENTILES: ReadonlyArray<readonly ['p50' | 'p75' | 'p90' | 'p95' | 'p99' | 'p999', number]> = [
+  ['p50', 50], ['p75', 75], ['p90', 90], ['p95', 95], ['p99', 99], ['p999', 99.9],
+];
+
+/**
+ * Only for a histogram holding at least one value (an empty one has no minimum). Any HDR
+ * build: `nodeflight merge` passes JS ones. /v1/routes uses LatencySummary instead.
+ */
 export function latencyMs(h: hdr.Histogram): LatencyMs {
-  return {
-    min: ms(h.minNonZeroValue),
-    mean: ms(h.mean),
-    max: ms(h.maxValue),
-    stddev: ms(h.stdDeviation),
-    p50: ms(h.getValueAtPercentile(50)),
-    p75: ms(h.getValueAtPercentile(75)),
-    p90: ms(h.getValueAtPercentile(90)),
-    p95: ms(h.getValueAtPercentile(95)),
-    p99: ms(h.getValueAtPercentile(99)),
-    p999: ms(h.getValueAtPercentile(99.9)),
-  };
+  const out = { min: ms(h.minNonZeroValue), mean: ms(h.mean), max: ms(h.maxValue), stddev: ms(h.stdDeviation) } as LatencyMs;
+  for (const [key, p] of PERCENTILES) out[key] = ms(h.getValueAtPercentile(p));
+  return out;
 }
 
 export interface PercentilePoint {

@@ -10,11 +10,13 @@
 // Memory per route: `current` and `total` are wasm histograms of ~94 KB each; the 60
 // snapshots are kept encoded (only non-zero counts: 0.1-9 KB per busy interval,
 // measured) instead of as 60 more wasm histograms, which would be ~5.6 MB per busy
-// route in wasm memory that is never returned (and capped at 4 GB). A window query
-// pays ~150 µs per interval to decode; recording pays nothing. Counters add ~4 KB.
+// route in wasm memory that is never returned (and capped at 4 GB). /v1/routes reads
+// them encoded as they are (LatencySummary); one route's detail decodes each into wasm,
+// ~150 µs per interval. Recording pays nothing. Counters add ~4 KB.
 import { EventFlag } from '../protocol/messages.js';
 import { Meter, TICK_MS } from './ewma.js';
 import { addSnapshot, createHistogram, HIGHEST_TRACKABLE_US, snapshot, type Histogram } from './histogram.js';
+import { LatencySummary } from './latency-summary.js';
 
 /** Histograms rotate on the meter's tick, so one clock check serves both. */
 const INTERVAL_MS = TICK_MS;
@@ -143,7 +145,7 @@ export class RouteStats {
    * Merges the events from interval `first` on (null: since start) into `latency`
    * and `counts`, which are reset first. Call advance(now) before.
    */
-  collect(first: number | null, latency: Histogram, counts: Float64Array): void {
+  collect(first: number | null, latency: Histogram | LatencySummary, counts: Float64Array): void {
     latency.reset();
     if (first === null || first <= this.created) {
       latency.add(this.total);
@@ -154,7 +156,10 @@ export class RouteStats {
         const slot = i % RETAINED_INTERVALS;
         if (this.slotInterval[slot] !== i) continue;
         const bytes = this.slotHistogram[slot];
-        if (bytes) addSnapshot(latency, bytes);
+        if (bytes !== null) {
+          if (latency instanceof LatencySummary) latency.addSnapshot(bytes);
+          else addSnapshot(latency, bytes);
+        }
         for (let k = 0; k < ROW; k++) counts[k] += this.slotCounts[slot * ROW + k]!;
       }
     }

@@ -1,8 +1,9 @@
 // The JSON form of a route, as /v1/routes and /v1/routes/:id answer it.
 import type { Aggregator } from './aggregator.js';
 import {
-  encodeCompressed, latencyMs, percentileDistribution, type LatencyMs, type PercentilePoint,
+  encodeCompressed, latencyMs, percentileDistribution, type Histogram, type LatencyMs, type PercentilePoint,
 } from './histogram.js';
+import type { LatencySummary } from './latency-summary.js';
 import { ABORTED, COUNT, STATUS, firstIntervalOf, type IntervalPoint, type RouteStats } from './route-stats.js';
 
 export interface RouteJson {
@@ -35,13 +36,13 @@ export function statusCounts(counts: Float64Array): Record<string, number> {
 }
 
 /**
- * The route over the last `windowMs` (undefined: since start). Leaves the merged
- * histogram in `agg.scratch` for the caller.
+ * The route over the last `windowMs` (undefined: since start), its events merged into
+ * `latency`; `latencyMs` is left null for the caller to fill from it.
  */
-export function routeJson(agg: Aggregator, r: RouteStats, now: number, windowMs: number | undefined): RouteJson {
+function collectJson(agg: Aggregator, r: RouteStats, now: number, windowMs: number | undefined, latency: Histogram | LatencySummary): RouteJson {
   r.advance(now);
   const counts = agg.scratchCounts;
-  r.collect(windowMs === undefined ? null : firstIntervalOf(now, windowMs), agg.scratch, counts);
+  r.collect(windowMs === undefined ? null : firstIntervalOf(now, windowMs), latency, counts);
   return {
     id: r.id,
     service: r.service,
@@ -51,14 +52,22 @@ export function routeJson(agg: Aggregator, r: RouteStats, now: number, windowMs:
     rate: { m1: r.meter.m1, m5: r.meter.m5, m15: r.meter.m15 },
     status: statusCounts(counts),
     aborted: counts[ABORTED]!,
-    latencyMs: counts[COUNT] === 0 ? null : latencyMs(agg.scratch),
+    latencyMs: null,
   };
 }
 
+export function routeJson(agg: Aggregator, r: RouteStats, now: number, windowMs: number | undefined): RouteJson {
+  const json = collectJson(agg, r, now, windowMs, agg.summary);
+  if (json.count > 0) json.latencyMs = agg.summary.latencyMs();
+  return json;
+}
+
+/** The detail needs the merged histogram itself, for its encoding and distribution, so it merges in wasm. */
 export function routeDetailJson(agg: Aggregator, r: RouteStats, now: number, windowMs: number | undefined): RouteDetailJson {
-  const summary = routeJson(agg, r, now, windowMs);
+  const json = collectJson(agg, r, now, windowMs, agg.scratch);
   return {
-    ...summary,
+    ...json,
+    latencyMs: json.count === 0 ? null : latencyMs(agg.scratch),
     histogram: percentileDistribution(agg.scratch),
     hdr: encodeCompressed(agg.scratch),
     intervals: r.intervals(windowMs === undefined ? null : firstIntervalOf(now, windowMs), now),

@@ -61,6 +61,24 @@ test('window=60s answers for recent traffic only; no window is everything since 
   assert.deepEqual(quiet.histogram, []);
 });
 
+test('the list and the detail give the same latency figures, since start and for windows', async (t) => {
+  // The list computes them in JS from encoded counts, the detail asks the merged wasm histogram.
+  const c = await setup(t);
+  for (let k = 0; k < 20; k++) {
+    await c.send(Array.from({ length: 40 }, (_, i) => ({ durationMs: 0.001 + ((i * 7919 + k * 104_729) % 90_000) / 97, path: i % 3 ? '/a' : '/b' })));
+    c.advance(5000);
+  }
+  await c.send(rows(7, 12.3456, '/a'));
+  for (const query of ['', '&window=60s', '&window=5m', '&window=7s']) {
+    const list = await c.routes(query);
+    assert.equal(list.length, 2);
+    for (const r of list) {
+      const detail = (await getJson(`${c.collector.url}/v1/routes/${r.id}?${query.slice(1)}`)).body;
+      assert.deepEqual(r.latencyMs, detail.latencyMs, `${r.route} ${query}`);
+    }
+  }
+});
+
 test('rates are Dropwizard EWMAs ticked every 5 s of the injected clock', async (t) => {
   const c = await setup(t);
   await c.send(rows(50, 2));
