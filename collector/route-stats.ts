@@ -136,6 +136,11 @@ export class RouteStats {
     this.current.reset();
   }
 
+  /** The interval in progress: when it moves on, collect() may answer differently without a new event. */
+  get currentInterval(): number {
+    return this.interval;
+  }
+
   /** Events since start, including the interval in progress. */
   countSinceStart(): number {
     return this.totals[COUNT]! + this.counts[COUNT]!;

@@ -56,9 +56,25 @@ function collectJson(agg: Aggregator, r: RouteStats, now: number, windowMs: numb
   };
 }
 
+/**
+ * A route's last answer, reused while nothing it depends on moved: the window's first
+ * interval, the interval in progress (closing it turns raw min and max into bucket
+ * edges) and the events since start. An idle route then costs no histogram work; the
+ * rates are read fresh, as they decay without events. Kept with the route (a WeakMap).
+ */
+interface Answer { first: number | null; interval: number; events: number; json: RouteJson }
+const answers = new WeakMap<RouteStats, Answer>();
+
 export function routeJson(agg: Aggregator, r: RouteStats, now: number, windowMs: number | undefined): RouteJson {
+  r.advance(now);
+  const first = windowMs === undefined ? null : firstIntervalOf(now, windowMs);
+  const last = answers.get(r);
+  if (last !== undefined && last.first === first && last.interval === r.currentInterval && last.events === r.countSinceStart()) {
+    return { ...last.json, rate: { m1: r.meter.m1, m5: r.meter.m5, m15: r.meter.m15 } };
+  }
   const json = collectJson(agg, r, now, windowMs, agg.summary);
   if (json.count > 0) json.latencyMs = agg.summary.latencyMs();
+  answers.set(r, { first, interval: r.currentInterval, events: r.countSinceStart(), json });
   return json;
 }
 

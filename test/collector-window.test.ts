@@ -64,19 +64,34 @@ test('window=60s answers for recent traffic only; no window is everything since 
 test('the list and the detail give the same latency figures, since start and for windows', async (t) => {
   // The list computes them in JS from encoded counts, the detail asks the merged wasm histogram.
   const c = await setup(t);
+  // Long before the rest, so that windows over /c are made of its interval snapshots.
+  await c.send(rows(1, 1, '/c'));
   for (let k = 0; k < 20; k++) {
     await c.send(Array.from({ length: 40 }, (_, i) => ({ durationMs: 0.001 + ((i * 7919 + k * 104_729) % 90_000) / 97, path: i % 3 ? '/a' : '/b' })));
     c.advance(5000);
   }
-  await c.send(rows(7, 12.3456, '/a'));
-  for (const query of ['', '&window=60s', '&window=5m', '&window=7s']) {
+  await c.send(rows(7, 12.3456, '/c'));
+  const compare = async (when: string, query: string): Promise<void> => {
     const list = await c.routes(query);
-    assert.equal(list.length, 2);
+    assert.equal(list.length, 3);
     for (const r of list) {
       const detail = (await getJson(`${c.collector.url}/v1/routes/${r.id}?${query.slice(1)}`)).body;
-      assert.deepEqual(r.latencyMs, detail.latencyMs, `${r.route} ${query}`);
+      assert.deepEqual(r.latencyMs, detail.latencyMs, `${when}: ${r.route} ${query}`);
     }
-  }
+  };
+  for (const query of ['', '&window=60s', '&window=5m', '&window=7s']) await compare('asked first', query);
+  // The list reuses a route's last answer while nothing moved, so one window is asked
+  // over and over, as a dashboard does.
+  const w = '&window=7s';
+  await compare('asked again, nothing new', w);
+  c.advance(4000);
+  await compare('later, the window moved on', w);
+  // Without new events the interval in progress closes while the 7 s window still
+  // covers it: /c's raw min and max (12.346) become its bucket's edges (12.344, 12.351).
+  c.advance(1500);
+  await compare('after the interval closed', w);
+  await c.send(rows(3, 0.5, '/c'));
+  await compare('after new events', w);
 });
 
 test('rates are Dropwizard EWMAs ticked every 5 s of the injected clock', async (t) => {
