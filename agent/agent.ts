@@ -14,12 +14,12 @@ import { createIdentity } from './identity.js';
 import { errorText, warnOnce } from './log.js';
 import { Recorder } from './recorder.js';
 import { startStreams, type Streams } from './streams.js';
-import { TransportClient } from './transport-client.js';
+import { Transport } from './transport.js';
 
 export interface Agent {
   readonly identity: AgentIdentity;
   readonly recorder: Recorder;
-  readonly transport: TransportClient | null;
+  readonly transport: Transport | null;
   /** Outbound calls, runtime samples and pauses; null when all are off. */
   readonly streams: Streams | null;
   counters(): Counters;
@@ -53,10 +53,10 @@ export function startAgent(config: ResolvedConfig): Agent {
     t: 'hello', protocol: PROTOCOL_VERSION, ...identity, settings: recorder.settings, settingsVersion: recorder.settingsVersion, envSettings: config.live,
   });
   const transport = config.collector === undefined ? null
-    : new TransportClient(config.collector, config.token, hello(), (message) => onCollectorMessage(message));
+    : new Transport(config.collector, config.token, hello(), (message) => onCollectorMessage(message));
 
   function counters(): Counters {
-    return recorder.counters(transport?.sent ?? 0, transport?.inFlight ?? 0, transport?.lost ?? 0);
+    return recorder.counters(transport?.sent ?? 0, transport?.inFlight ?? 0);
   }
 
   function applySettings(settings: LiveSettings, version: number): void {
@@ -108,7 +108,7 @@ export function startAgent(config: ResolvedConfig): Agent {
   function sendBatch(events: EventColumns): void {
     const t = transport!;
     const seq = t.takeSeq();
-    const c = recorder.counters(t.sent, t.inFlight + events.count, t.lost);
+    const c = recorder.counters(t.sent, t.inFlight + events.count);
     lastCounters = `${c.recorded} ${c.filtered} ${c.dropped} ${c.sent} ${c.hookErrors}`;
     t.push(seq, events.count, packr.pack({ t: 'batch', seq, counters: c, events, ...streams?.take() }));
   }

@@ -140,13 +140,13 @@ export class Recorder {
     return id;
   }
 
-  /** Counters given the transport's share: events acknowledged, awaiting an ack, lost with it. */
-  counters(sent: number, inFlight: number, lost: number): Counters {
+  /** Counters given the transport's share: events acknowledged, and awaiting an ack. */
+  counters(sent: number, inFlight: number): Counters {
     const { ring } = this;
     return {
       recorded: ring.head + this.untracked,
       filtered: this.filtered,
-      dropped: ring.dropped + this.untracked + lost,
+      dropped: ring.dropped + this.untracked,
       sent,
       buffered: ring.unsent + inFlight,
       hookErrors: this.hookErrors,

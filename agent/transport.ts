@@ -6,43 +6,73 @@
 //
 // On reconnect every queued batch is written again with its own sequence number; the
 // collector's welcome says which it already holds, and it ignores duplicates.
-// Bounded twice: the main thread queues at most MAX_UNACKED_BYTES (past that it stops
-// taking events from the ring, where overflow is counted as dropped), and nothing more
-// is written while the socket's bufferedAmount is above MAX_SOCKET_BUFFERED.
+// Bounded twice: at most MAX_UNACKED_BYTES are queued (past that the agent stops taking
+// events from the ring, where overflow is counted as dropped), and nothing more is
+// written while the socket holds MAX_SOCKET_BUFFERED unsent.
 //
-// This runs inside the agent's worker thread (transport-worker.ts): a pending write to a
-// collector that stopped reading, a connect to a black-holed address or a slow DNS
-// lookup are libuv requests, which keep a loop alive even when their socket is
-// unref'd. In an unref'd worker they can never hold the host's process.
+// It runs on the host's thread, and the host's event loop must never wait for it. The
+// socket is unref'd, but a pending write to a collector that stopped reading, a connect
+// to a black-holed address or a DNS lookup is a libuv request, and requests keep a loop
+// alive whatever their socket says. So a light check (releaseLoop) asks the loop what
+// keeps it alive; when that is only requests of the kinds this socket makes, the host
+// is done and waiting for us: the socket is dropped (its batches stay queued, so a host
+// that was not done after all only sees a reconnect). (A worker thread avoided this too,
+// but its second V8 isolate cost 18 MB idle and 30-50 MB under load.)
+import net from 'node:net';
+import tls from 'node:tls';
 import WebSocket from 'ws';
 import { createDecoder } from '../protocol/codec.js';
 import { CloseCode, INGEST_PATH, type CollectorMessage } from '../protocol/messages.js';
 import { MAX_COLLECTOR_FRAME_BYTES, validateCollectorMessage } from '../protocol/validate.js';
-import { errorText } from './log.js';
-import { MAX_SOCKET_BUFFERED } from './transport-messages.js';
+import { errorText, warnOnce } from './log.js';
 
+/** Sent with the upgrade request, so that the agent's own outbound hooks can leave it out. */
+export const AGENT_USER_AGENT = 'nodeflight-agent';
+/** Encoded batches kept awaiting acknowledgement. */
+export const MAX_UNACKED_BYTES = 8 * 1024 * 1024;
+/** Nothing more is written while the socket holds this much unsent. */
+const MAX_SOCKET_BUFFERED = 1024 * 1024;
+/** How long a process that is about to exit waits for its last batches to be acknowledged. */
+export const EXIT_DRAIN_MS = 1000;
+/** How often the loop is asked whether only this transport keeps it alive. */
+const RELEASE_CHECK_MS = 200;
+/** libuv requests a WebSocket client's socket makes (names as process.getActiveResourcesInfo() gives them). */
+const SOCKET_REQUESTS = new Set(['GetAddrInfoReqWrap', 'TCPConnectWrap', 'ConnectWrap', 'WriteWrap', 'SimpleWriteWrap', 'ShutdownWrap']);
+/**
+ * Handles listed as ref'd although they do not keep a loop alive unless the app reads
+ * them: stdio. If one was in use after all, releasing costs only a reconnect, after
+ * RELEASED_RETRY_MS so that such a host sees at most one every few seconds.
+ */
+const STDIO_HANDLES = new Set(['PipeWrap', 'TTYWrap']);
+const RELEASED_RETRY_MS = 5000;
 const BACKOFF_BASE_MS = 250;
-
-export function zeroMask(mask: Buffer): void {
-  mask.fill(0);
-}
 const BACKOFF_CAP_MS = 30_000;
 
 interface Queued {
   seq: number;
   count: number;
-  bytes: Uint8Array;
+  bytes: Buffer;
 }
 
-export interface TransportHooks {
-  /** The hello message, encoded, for each new connection. */
-  hello(): Uint8Array;
-  onMessage(message: CollectorMessage): void;
-  /** Batches holding `events` events and `bytes` bytes were acknowledged. */
-  onAcked(events: number, bytes: number): void;
-  /** True on each welcome; false whenever a connection (or an attempt at one) ends. */
-  onConnected(connected: boolean): void;
-  warn(key: string, text: string): void;
+/** A zero mask, which ws skips: masking guards proxies against bytes a browser script chose, and cost an XOR pass over a copy of every frame (88 ns/event). */
+export function zeroMask(mask: Buffer): void {
+  mask.fill(0);
+}
+
+// ws's own connect functions, plus unref(): its upgrade request would otherwise hold
+// the loop for as long as the handshake takes.
+function unrefConnect(secure: boolean) {
+  return (options: tls.ConnectionOptions & { host: string; socketPath?: string }): net.Socket => {
+    let socket: net.Socket;
+    if (secure) {
+      if (!options.servername && options.servername !== '') options.servername = net.isIP(options.host) ? '' : options.host;
+      socket = tls.connect(options);
+    } else {
+      socket = net.connect({ ...options, path: options.socketPath } as net.NetConnectOpts);
+    }
+    socket.unref();
+    return socket;
+  };
 }
 
 export class Transport {
@@ -52,43 +82,126 @@ export class Transport {
   private readonly queue: Queued[] = [];
   /** Index in `queue` of the next batch to write on the current connection. */
   private written = 0;
+  private queuedBytes = 0;
+  private nextSeq = 1;
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | null = null;
+  private draining: NodeJS.Timeout | null = null;
+  private readonly releaseTimer: NodeJS.Timeout;
   private closed = false;
+  /** Whether releaseLoop() dropped the last connection. */
+  private released = false;
   private readonly url: string;
+  private readonly secure: boolean;
+  /** True on each welcome; false once a connection (or an attempt at one) ended. */
+  connected = false;
+  /** Whether the last connection (or attempt) ended; false while the first attempt is under way. */
+  private down = false;
+  /** Events the collector acknowledged. */
+  sent = 0;
+  /** Events queued and not yet acknowledged. */
+  inFlight = 0;
 
-  constructor(base: string, private readonly token: string | undefined, private readonly hooks: TransportHooks) {
+  constructor(base: string, private readonly token: string | undefined, private hello: Uint8Array, private readonly onMessage: (m: CollectorMessage) => void) {
     this.url = base + INGEST_PATH;
-  }
-
-  start(): void {
+    this.secure = /^(wss|https):/.test(this.url);
+    this.releaseTimer = setInterval(() => this.releaseLoop(), RELEASE_CHECK_MS);
+    this.releaseTimer.unref();
     this.connect();
   }
 
-  /** Queues an encoded batch (in sequence order) and writes what the socket takes. */
+  /** Whether another batch may be queued now. */
+  get hasRoom(): boolean {
+    return this.queuedBytes < MAX_UNACKED_BYTES;
+  }
+
+  get idle(): boolean {
+    return this.inFlight === 0;
+  }
+
+  /** The sequence number of the next batch; batches must be pushed in this order. */
+  takeSeq(): number {
+    return this.nextSeq++;
+  }
+
+  /**
+   * Queues an encoded batch (in sequence order) and writes what the socket takes. The
+   * bytes are copied: the encoder reuses its buffer, and the batch is kept until acked.
+   */
   push(seq: number, count: number, bytes: Uint8Array): void {
-    this.queue.push({ seq, count, bytes });
+    const copy = Buffer.from(bytes);
+    this.queue.push({ seq, count, bytes: copy });
+    this.queuedBytes += copy.length;
+    this.inFlight += count;
     this.pump();
   }
 
   /** Sends a message that is not kept for resending (acks of settings, dump data). */
   sendNow(bytes: Uint8Array): void {
-    if (this.ready && this.ws !== null) this.ws.send(bytes);
+    if (this.ready && this.ws !== null) this.ws.send(Buffer.from(bytes));
   }
 
-  /** Writes queued batches while the socket drains. */
-  pump(): void {
-    const ws = this.ws;
-    if (!this.ready || ws === null) return;
-    while (this.written < this.queue.length && ws.bufferedAmount < MAX_SOCKET_BUFFERED) {
-      ws.send(this.queue[this.written++]!.bytes);
-    }
+  /** The hello of the next connection (settings changed). */
+  setHello(bytes: Uint8Array): void {
+    this.hello = Buffer.from(bytes);
+  }
+
+  /**
+   * Called when the process is about to exit: keeps it up for at most EXIT_DRAIN_MS
+   * while the last batches are acknowledged. Best effort and bounded; skipped when the
+   * collector is known to be unreachable, so such a process exits at once.
+   */
+  drainBeforeExit(): void {
+    if (this.draining || this.down || this.inFlight === 0) return;
+    this.draining = setTimeout(() => this.endDrain(), EXIT_DRAIN_MS);
   }
 
   close(): void {
     this.closed = true;
+    this.endDrain();
+    clearInterval(this.releaseTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.ws?.close(CloseCode.goingAway, 'process exiting');
+    const ws = this.ws;
+    if (ws === null) return;
+    // A clean close waits for the collector's reply under a ref'd timer of ws's; a
+    // stream that never got going is simply cut.
+    if (this.ready) ws.close(CloseCode.goingAway, 'process exiting');
+    else ws.terminate();
+  }
+
+  /** Writes queued batches while the socket drains. */
+  private pump(): void {
+    const ws = this.ws;
+    if (!this.ready || ws === null) return;
+    while (this.written < this.queue.length && ws.bufferedAmount < MAX_SOCKET_BUFFERED) {
+      ws.send(this.queue[this.written++]!.bytes, this.onWritten);
+    }
+  }
+
+  // Called by ws as a frame reaches the kernel: room to write more.
+  private readonly onWritten = (err?: Error): void => {
+    if (err === undefined || err === null) this.pump();
+  };
+
+  private endDrain(): void {
+    if (!this.draining) return;
+    clearTimeout(this.draining);
+    this.draining = null;
+  }
+
+  private releaseLoop(): void {
+    const ws = this.ws;
+    if (ws === null || this.draining) return;
+    const active = process.getActiveResourcesInfo();
+    let ours = 0;
+    for (let i = 0; i < active.length; i++) {
+      const kind = active[i]!;
+      if (SOCKET_REQUESTS.has(kind)) ours++;
+      else if (!STDIO_HANDLES.has(kind)) return;
+    }
+    if (ours === 0) return;
+    this.released = true;
+    ws.terminate();
   }
 
   private acknowledge(seq: number): void {
@@ -103,26 +216,36 @@ export class Transport {
     if (n === 0) return;
     this.queue.splice(0, n);
     this.written = Math.max(0, this.written - n);
-    this.hooks.onAcked(events, bytes);
+    this.sent += events;
+    this.inFlight -= events;
+    this.queuedBytes -= bytes;
+    if (this.inFlight === 0) this.endDrain();
     this.pump();
+  }
+
+  private setConnected(connected: boolean): void {
+    this.connected = connected;
+    this.down = !connected;
+    if (this.down) this.endDrain();
   }
 
   private connect(): void {
     if (this.closed) return;
-    const ws = new WebSocket(this.url, {
-      headers: this.token ? { authorization: `Bearer ${this.token}` } : {},
+    const options: WebSocket.ClientOptions & { closeTimeout: number } = {
+      headers: this.token ? { authorization: `Bearer ${this.token}`, 'user-agent': AGENT_USER_AGENT } : { 'user-agent': AGENT_USER_AGENT },
       maxPayload: MAX_COLLECTOR_FRAME_BYTES,
       perMessageDeflate: false,
       handshakeTimeout: 10_000,
-      // A zero mask, which ws skips: masking guards proxies against bytes a browser
-      // script chose, and cost an XOR pass over a copy of every frame (88 ns/event).
+      closeTimeout: EXIT_DRAIN_MS,
       generateMask: zeroMask,
-    });
+      createConnection: unrefConnect(this.secure) as never,
+    };
+    const ws = new WebSocket(this.url, options);
     this.ws = ws;
     const decoder = createDecoder();
     ws.binaryType = 'nodebuffer';
     ws.on('open', () => {
-      ws.send(this.hooks.hello());
+      ws.send(Buffer.from(this.hello));
     });
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       let message: CollectorMessage | null = null;
@@ -132,34 +255,36 @@ export class Transport {
         message = null;
       }
       if (message === null) {
-        this.hooks.warn('bad-frame', 'ignored a malformed message from the collector');
+        warnOnce('bad-frame', 'ignored a malformed message from the collector');
         return;
       }
       if (message.t === 'welcome') {
         this.ready = true;
         this.attempt = 0;
         this.written = 0;
-        this.hooks.onConnected(true);
+        this.setConnected(true);
         this.acknowledge(message.lastSeq);
       } else if (message.t === 'ack') {
         this.acknowledge(message.seq);
       }
-      this.hooks.onMessage(message);
+      this.onMessage(message);
       if (message.t === 'welcome') this.pump();
     });
     ws.on('unexpected-response', (_req, res) => {
-      this.hooks.warn(`refused:${res.statusCode}`, `the collector at ${this.url} refused the connection (HTTP ${res.statusCode}${res.statusCode === 401 ? ': wrong or missing NODEFLIGHT_TOKEN' : ''}); retrying`);
+      warnOnce(`refused:${res.statusCode}`, `the collector at ${this.url} refused the connection (HTTP ${res.statusCode}${res.statusCode === 401 ? ': wrong or missing NODEFLIGHT_TOKEN' : ''}); retrying`);
       res.resume();
       ws.terminate();
     });
     ws.on('error', (err: Error) => {
-      this.hooks.warn(`error:${(err as NodeJS.ErrnoException).code ?? err.message}`, `cannot stream to the collector at ${this.url} (${errorText(err)}); recording in-process and retrying`);
+      // Cutting an attempt ourselves (release, close) is no news.
+      if (this.released || this.closed) return;
+      warnOnce(`error:${(err as NodeJS.ErrnoException).code ?? err.message}`, `cannot stream to the collector at ${this.url} (${errorText(err)}); recording in-process and retrying`);
     });
     ws.on('close', (code: number, reason: Buffer) => {
       if (this.ws === ws) this.ws = null;
       this.ready = false;
-      this.hooks.onConnected(false);
-      if (code >= 4000) this.hooks.warn(`close:${code}`, `the collector closed the stream (${code} ${reason.toString()}); retrying`);
+      this.setConnected(false);
+      if (code >= 4000) warnOnce(`close:${code}`, `the collector closed the stream (${code} ${reason.toString()}); retrying`);
       this.scheduleReconnect();
     });
   }
@@ -169,9 +294,12 @@ export class Transport {
     // Full jitter: agents restarted together do not reconnect in lockstep.
     const cap = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(this.attempt, 16));
     this.attempt++;
+    const delay = this.released ? RELEASED_RETRY_MS : 50 + Math.random() * cap;
+    this.released = false;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       this.connect();
-    }, 50 + Math.random() * cap);
+    }, delay);
+    this.retryTimer.unref();
   }
 }

@@ -1,10 +1,13 @@
 // The host application never notices the agent: a refused token or an unreachable
 // collector leaves its responses, stdout and exit untouched.
 import assert from 'node:assert/strict';
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
 import { test } from 'node:test';
 import { startCollectorProcess } from './helpers/collector-process.js';
 import { getJson, hit } from './helpers/http.js';
-import { startService, waitFor } from './helpers/service-process.js';
+import { fixture, startService, waitFor } from './helpers/service-process.js';
 
 test('a wrong token is refused before the upgrade; the app serves as before', async (t) => {
   const collector = await startCollectorProcess({ token: 'right-token' });
@@ -50,4 +53,24 @@ test('with no collector configured the app exits by itself and nothing is printe
   assert.equal(await svc.exited, 0);
   assert.match(svc.stdout(), /^listening \d+\ndone\n$/);
   assert.equal(svc.stderr(), '');
+});
+
+test('a collector address that black-holes the connect: the app exits as soon as it is done', async (t) => {
+  const hole = fork(fixture('black-hole.mjs'), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  t.after(() => hole.kill('SIGKILL'));
+  const [port] = (await once(hole, 'message')) as [number];
+  // Fill the backlog: from here on a connect to the port hangs in SYN_SENT.
+  const fillers: net.Socket[] = [];
+  t.after(() => { for (const s of fillers) s.destroy(); });
+  for (let i = 0; i < 4; i++) fillers.push(net.connect(port, '127.0.0.1').on('error', () => {}));
+  await waitFor(() => (fillers.filter((s) => !s.connecting).length >= 1 && fillers.some((s) => s.connecting) ? true : undefined), 5000, () => 'the backlog did not fill');
+  const svc = await startService('http-app.mjs', { env: { NODEFLIGHT_COLLECTOR: `http://127.0.0.1:${port}`, NODEFLIGHT_FLUSH_MS: '20', EXIT_AFTER: '50' } });
+  t.after(() => svc.stop());
+  await waitFor(() => (svc.stdout().includes('done') ? true : undefined), 10_000, () => `the app did not finish: ${svc.stdout()}`);
+  const done = Date.now();
+  // The agent's connect would hang for its 10 s handshake timeout: the app must not wait for it.
+  const code = await Promise.race([svc.exited, new Promise((r) => setTimeout(() => r('still running 5 s after it was done'), 5000))]);
+  assert.equal(code, 0, `exit ${Date.now() - done} ms after done`);
+  assert.match(svc.stdout(), /^listening \d+\ndone\n$/);
+  assert.equal(svc.stderr(), '', 'a connect still under way is nothing to warn about');
 });

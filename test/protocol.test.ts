@@ -15,7 +15,7 @@ test('a batch encoded by the agent decodes and validates on the collector side, 
   ring.write(200, 3.5, get, '/orders/2', 9, 0, 503, -1, 1);
   const events = new BlockEncoder(ring, recorder.routes).encode(0, ring.unsent);
   ring.take(events.count);
-  const counters = recorder.counters(0, events.count, 0);
+  const counters = recorder.counters(0, events.count);
   const bytes = createEncoder().pack({ t: 'batch', seq: 1, counters, events });
   const decoded = createDecoder().unpack(bytes);
   const checked = validateAgentMessage(decoded);
