@@ -156,8 +156,10 @@ test('the same service restarted onto another collector: merged percentiles equa
   assert.deepEqual(merged.map((m) => m.route), ['/orders/:id', '/sleep/:ms', '/status/:code']);
   assert.equal(merged.reduce((n, m) => n + m.count, 0), 2 * paths.length);
   for (const [i, m] of merged.entries()) assertSameLatency(m.latencyMs, whole[i]!.latencyMs, m.route);
-  // The sleeping tenth dominates /sleep/:ms: its median is at least the 20 ms asked for.
-  assert.ok(merged[1]!.latencyMs.p50! >= 20);
+  // The sleeping tenth dominates /sleep/:ms: its median is near the 20 ms asked for. (Not
+  // at least 20: libuv times the sleep from the loop's clock, cached when the iteration
+  // that read the request began, which under load is milliseconds before its start.)
+  assert.ok(merged[1]!.latencyMs.p50! >= 15, `p50 ${merged[1]!.latencyMs.p50}`);
 });
 
 test('bad URLs and unreachable collectors: one clear line, a non-zero exit, no stack trace', async () => {
