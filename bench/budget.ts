@@ -75,7 +75,7 @@ export function checkBudget(summaries: VariantSummary[]): Verdict[] {
 export const microBudget = {
   /** Agent per-request path (start + finish through the real channels), every agent case. */
   agentRequestNsMax: 200,
-  /** Flush cost per event, streaming to a live collector: encode, pack, hand-off, socket write (CPU, all threads). */
+  /** Flush cost per event, streaming to a live collector: encode, pack, queue, socket write (CPU of the process). */
   encodeSendNsMax: 100,
   /** Collector ingest (decode + validate + route lookup + HDR record) on one core. */
   ingestEventsPerSecMin: 3_000_000,
@@ -96,7 +96,7 @@ export function budgetText(): string {
     '',
     'Microbenchmarks (`npm run bench:micro -- --check`), medians of rounds:',
     `- agent per request (start + finish on the real channels, ring write): at most ${microBudget.agentRequestNsMax} ns`,
-    `- encode + send (the agent's flush to a live collector, CPU of both threads): at most ${microBudget.encodeSendNsMax} ns per event`,
+    `- encode + send (the agent's flush to a live collector, CPU of the process): at most ${microBudget.encodeSendNsMax} ns per event`,
     `- collector ingest (decode + validate + route lookup + HDR record), one core: at least ${(microBudget.ingestEventsPerSecMin / 1e6).toFixed(0)} M events/s`,
     `- GET /v1/routes with 1,000 routes: under ${microBudget.routesApiMsMax} ms`,
   ].join('\n');

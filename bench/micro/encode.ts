@@ -76,9 +76,9 @@ const cases = {
 
   /**
    * The whole flush as the agent runs it, streaming to a live collector process: the
-   * agent's own flush() (encode, pack, hand-off to its transport thread) and the
-   * transport thread's socket writes, until the collector acknowledged every event.
-   * CPU time of the whole process (both threads) per event.
+   * agent's own flush() (encode, pack, copy into the transport's queue) and the socket
+   * writes, until the collector acknowledged every event. CPU time of the whole process
+   * per event.
    */
   async flush(o: CaseOptions): Promise<Result> {
     const events = Math.max(MAX_BLOCK_EVENTS, 2 ** Math.round(Math.log2(RING_EVENTS * o.scale)));
