@@ -28,6 +28,9 @@ export class BlockEncoder {
   private readonly entryRouteId = new Uint32Array(MAX_BLOCK_EVENTS);
   private readonly entryPath = new Uint32Array(MAX_BLOCK_EVENTS);
   private readonly entryRoute = new Uint32Array(MAX_BLOCK_EVENTS);
+  /** Where each entry sits in `table`, so that the next block clears only those cells. */
+  private readonly entryCell = new Int32Array(MAX_BLOCK_EVENTS);
+  private lastEntries = 0;
   private readonly methodIndex = new Int32Array(METHOD_NAMES.length);
   // Columns reused by every batch: a batch is packed as soon as it is encoded, and
   // fresh arrays per block left megabytes of ArrayBuffers awaiting GC under load.
@@ -49,7 +52,7 @@ export class BlockEncoder {
    * call: for a block that is packed at once.
    */
   encode(from: number, max: number, transient = false): EventColumns {
-    const { ring, routes, table, entrySlot, entryRouteId, entryPath, entryRoute, methodIndex } = this;
+    const { ring, routes, table, entrySlot, entryRouteId, entryPath, entryRoute, entryCell, methodIndex } = this;
     const n = Math.min(max, MAX_BLOCK_EVENTS);
     // Re-anchored per block: the monotonic clock and the wall clock drift apart over days.
     const wallOffset = Date.now() - performance.now();
@@ -75,7 +78,8 @@ export class BlockEncoder {
       }
       return i;
     };
-    table.fill(0);
+    for (let e = 0; e < this.lastEntries; e++) table[entryCell[e]!] = 0;
+    this.lastEntries = 0;
     methodIndex.fill(-1);
     let entries = 0;
     const { pathLen, longPath, start: ringStart, method: ringMethod, route: ringRoute } = ring;
@@ -115,7 +119,10 @@ export class BlockEncoder {
           entryRouteId[entries] = fw;
           path[k] = entryPath[entries] = intern(p);
           route[k] = entryRoute[entries] = intern(routes.name(p, fw));
+          entryCell[entries] = t;
           table[t] = ++entries;
+          // Kept current, not set once at the end: a throw from route naming must not leave cells uncleared.
+          this.lastEntries = entries;
           break;
         }
         const other = entrySlot[e]!;
