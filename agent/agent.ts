@@ -4,6 +4,7 @@
 import type { Packr } from 'msgpackr';
 import { writeRecordingSync } from '../recording/writer.js';
 import { createEncoder } from '../protocol/codec.js';
+import { MAX_BLOCK_EVENTS } from '../protocol/validate.js';
 import { PROTOCOL_VERSION, type AgentIdentity, type CollectorMessage, type Counters, type EventColumns, type LiveSettings } from '../protocol/messages.js';
 import type { ResolvedConfig } from './config.js';
 import { answerDump, dumpWindow, installDumpSignal, RingCursor } from './dump.js';
@@ -23,7 +24,7 @@ export interface Agent {
   /** Outbound calls, runtime samples and pauses; null when all are off. */
   readonly streams: Streams | null;
   counters(): Counters;
-  /** Encodes and queues what the ring holds; runs on the flush timer. */
+  /** Encodes and queues what the ring holds, SLICE_EVENTS per turn of the event loop; runs on the flush timer. */
   flush(): void;
   /** Every event still held in the ring (sent or not) that ended within `lastMs` and NODEFLIGHT_MAX_AGE_MS (0: no bound), as blocks. */
   snapshot(lastMs: number): EventColumns[];
@@ -34,6 +35,13 @@ const EMPTY_BLOCK: EventColumns = {
   count: 0, strings: [], start: new Float64Array(0), duration: new Float64Array(0), method: new Uint32Array(0),
   path: new Uint32Array(0), route: new Uint32Array(0), status: new Uint16Array(0), size: new Float64Array(0), flags: new Uint8Array(0),
 };
+
+/**
+ * Events encoded per turn of the event loop: one full block, under 1 ms of work. Smaller
+ * slices cost more than they save, as every batch is its own socket write (~50 µs on
+ * loopback): the flush measured 72-94 ns/event with 8,192, 81-119 with 4,096, 123 with 2,048.
+ */
+const SLICE_EVENTS = MAX_BLOCK_EVENTS;
 
 function sameSettings(a: LiveSettings, b: LiveSettings): boolean {
   return a.pathFilter === b.pathFilter && a.thresholdMs === b.thresholdMs && a.sampleRate === b.sampleRate && a.httpServer === b.httpServer;
@@ -84,25 +92,48 @@ export function startAgent(config: ResolvedConfig): Agent {
     }
   }
 
-  function flush(): void {
+  // The flush timer's work is cut into slices of at most SLICE_EVENTS, one per turn of
+  // the event loop: encoding 15k events at once (60k req/s, 250 ms) held the loop for
+  // about 2 ms, which shows in the app's p99.
+  let slice: NodeJS.Immediate | null = null;
+
+  /** Sweeps, then sends up to `max` events now and the rest in later slices. */
+  function flush(max = SLICE_EVENTS): void {
     recorder.sweepAborted();
     streams?.sweep();
-    if (transport === null) return;
+    if (transport !== null) sendSlice(max);
+  }
+
+  function sendSlice(max: number): void {
+    if (slice !== null) clearImmediate(slice);
+    slice = null;
+    const t = transport!;
     const { ring } = recorder;
-    while (ring.unsent > 0 && transport.hasRoom) {
-      const events = encoder.encode(ring.sendTail, ring.unsent, true);
+    let budget = max;
+    while (ring.unsent > 0 && t.hasRoom && budget > 0) {
+      const events = encoder.encode(ring.sendTail, Math.min(ring.unsent, budget), true);
       ring.take(events.count);
+      budget -= events.count;
       sendBatch(events);
     }
+    if (ring.unsent > 0 && t.hasRoom) {
+      slice = setImmediate(nextSlice);
+      slice.unref();
+      return;
+    }
     // Outbound calls, samples and pauses go on when no server event carries them.
-    while (streams?.pending && transport.hasRoom) sendBatch(EMPTY_BLOCK);
+    while (streams?.pending && t.hasRoom) sendBatch(EMPTY_BLOCK);
     // Counters travel in batches; when nothing was recorded they still need to reach
     // the collector (filtered requests, drops), so an empty batch carries them.
-    if (transport.connected && transport.idle) {
+    if (t.connected && t.idle) {
       const c = counters();
       const key = `${c.recorded} ${c.filtered} ${c.dropped} ${c.sent} ${c.hookErrors}`;
       if (key !== lastCounters) sendBatch(EMPTY_BLOCK);
     }
+  }
+
+  function nextSlice(): void {
+    safely(sendSlice, SLICE_EVENTS);
   }
 
   function sendBatch(events: EventColumns): void {
@@ -113,12 +144,16 @@ export function startAgent(config: ResolvedConfig): Agent {
     t.push(seq, events.count, packr.pack({ t: 'batch', seq, counters: c, events, ...streams?.take() }));
   }
 
-  function safeFlush(): void {
+  function safely(work: (max: number) => void, max: number): void {
     try {
-      flush();
+      work(max);
     } catch (err) {
       warnOnce('flush', `could not flush recorded events: ${errorText(err)}`);
     }
+  }
+
+  function safeFlush(): void {
+    safely(flush, SLICE_EVENTS);
   }
 
   function snapshot(lastMs: number): EventColumns[] {
@@ -141,9 +176,10 @@ export function startAgent(config: ResolvedConfig): Agent {
     }
   }
 
-  // When the loop empties: one last flush, and a bounded wait for its acknowledgement.
+  // When the loop empties: one last flush, all of it at once, and a bounded wait for
+  // its acknowledgement.
   function flushBeforeExit(): void {
-    safeFlush();
+    safely(flush, Infinity);
     transport?.drainBeforeExit();
   }
 
@@ -163,6 +199,8 @@ export function startAgent(config: ResolvedConfig): Agent {
     snapshot,
     stop() {
       clearInterval(timer);
+      if (slice !== null) clearImmediate(slice);
+      slice = null;
       process.removeListener('beforeExit', flushBeforeExit);
       process.removeListener('exit', dumpOnExit);
       removeDumpSignal?.();
