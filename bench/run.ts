@@ -1,7 +1,7 @@
 // `npm run bench`: the macro benchmark. Each service runs bare and under each variant
-// of instrumentation, one child process per variant pinned to core 1, while the load
-// generator (undici, closed loop, keep-alive) runs on core 0. Timed windows of the
-// variants are interleaved in rounds with their order rotated, each variant's
+// of instrumentation, in child processes pinned to core 1 (fresh ones every round), while
+// the load generator (undici, closed loop, keep-alive) runs on core 0. Timed windows of
+// the variants are interleaved in rounds with their order rotated, each variant's
 // instrumentation is checked live before it is timed (and after each window), and every
 // figure is reported as a median over rounds with its min–max and its ratio to bare in
 // the same round.
@@ -289,7 +289,7 @@ function render(record: RunRecord, resultsPath: string, mdPath: string): string 
     '',
     `- Machine: ${machineLine(record.machine)}.`,
     `- Packages: ${versionsLine(record.packages)}.`,
-    `- Load: undici from a separate process, ${o.connections} keep-alive connections × ${o.pipelining} pipelined, closed loop, 127.0.0.1. Per service, one process per variant, each warmed up for ${o.warmupS} s and checked live, then ${o.rounds} rounds of one ${o.durationS} s timed window per variant, the variant order rotated each round (the processes not under load sit idle).`,
+    `- Load: undici from a separate process, ${o.connections} keep-alive connections × ${o.pipelining} pipelined, closed loop, 127.0.0.1. Per service, ${o.rounds} rounds; each round starts a fresh process per variant in a rotated order, warms each up for ${o.warmupS} s and checks it live, then times one ${o.durationS} s window per variant, back to back (the processes not under load sit idle).`,
     `- Pinning: ${record.pinned ? 'each service on core 1 (`taskset -c 1`); load generator, collector and harness on core 0' : 'none (no taskset, or --no-pin)'}.`,
     ...(record.pinned ? [`- Disturbance: \`/proc/stat\` tells how busy each pinned core was; what our own processes did not use was other load on the machine. A timed window where that exceeded ${Math.round(o.maxForeign * 100)}% of a core was measured again, up to ${o.attempts} windows, keeping the least disturbed (the raw JSON has \`foreignServer\`, \`foreignClient\` and \`attempts\` per sample).`] : []),
     '- Cells: median (min–max) over rounds, then **the median of per-round ratios to bare** and the median per-round difference. Server CPU is `process.cpuUsage()` read inside the service over the timed window (read over IPC, so no measurement request is counted), divided by the requests completed; it includes the agent\'s flush timer and, streaming, its encoding and socket writes. RSS is read at the end of the window. "Server core busy" is server CPU time / wall time: below ~90% the load generator, not the service, limited throughput.',
@@ -364,23 +364,27 @@ async function main(): Promise<void> {
   const samples: Sample[] = [];
   try {
     await bench.start();
-    // One process per variant, alive for all rounds of its service: windows of different
-    // variants follow each other within seconds, so the machine's drift hits each
-    // round's bare and instrumented windows alike.
+    // Every round starts a fresh process per variant, in the round's rotated order, and
+    // times their windows back to back: windows of different variants follow each other
+    // within seconds, so the machine's drift hits each round's bare and instrumented
+    // windows alike. Fresh processes because one process can run 15-25% slower than
+    // another of the same binary for its whole life (measured: whichever agent process
+    // was started last, streaming or not); with one process per variant for the whole run,
+    // that fell on one variant in every round.
     for (const service of o.services) {
-      const running: Running[] = [];
-      try {
-        for (const variant of o.variants) running.push(await bench.startVariant(service, variant));
-        for (const r of running) await bench.warm(r);
-        for (let round = 0; round < o.rounds; round++) {
-          for (const r of rotate(running, round)) {
+      for (let round = 0; round < o.rounds; round++) {
+        const running: Running[] = [];
+        try {
+          for (const variant of rotate(o.variants, round)) running.push(await bench.startVariant(service, variant));
+          for (const r of running) await bench.warm(r);
+          for (const r of running) {
             const s = await bench.measure(round + 1, r);
             samples.push(s);
             printSample(s, o.rounds);
           }
+        } finally {
+          await Promise.allSettled(running.map((r) => r.child.stop()));
         }
-      } finally {
-        await Promise.allSettled(running.map((r) => r.child.stop()));
       }
     }
   } finally {
