@@ -18,16 +18,12 @@
 // is done and waiting for us: the socket is dropped (its batches stay queued, so a host
 // that was not done after all only sees a reconnect). (A worker thread avoided this too,
 // but its second V8 isolate cost 18 MB idle and 30-50 MB under load.)
-import net from 'node:net';
-import tls from 'node:tls';
-import WebSocket from 'ws';
 import { createDecoder } from '../protocol/codec.js';
 import { CloseCode, INGEST_PATH, type CollectorMessage } from '../protocol/messages.js';
 import { MAX_COLLECTOR_FRAME_BYTES, validateCollectorMessage } from '../protocol/validate.js';
 import { errorText, warnOnce } from './log.js';
+import { WebSocketClient } from './websocket.js';
 
-/** Sent with the upgrade request, so that the agent's own outbound hooks can leave it out. */
-export const AGENT_USER_AGENT = 'nodeflight-agent';
 /** Encoded batches kept awaiting acknowledgement. */
 export const MAX_UNACKED_BYTES = 8 * 1024 * 1024;
 /** Nothing more is written while the socket holds this much unsent. */
@@ -45,6 +41,7 @@ const SOCKET_REQUESTS = new Set(['GetAddrInfoReqWrap', 'TCPConnectWrap', 'Connec
  */
 const STDIO_HANDLES = new Set(['PipeWrap', 'TTYWrap']);
 const RELEASED_RETRY_MS = 5000;
+const HANDSHAKE_TIMEOUT_MS = 10_000;
 const BACKOFF_BASE_MS = 250;
 const BACKOFF_CAP_MS = 30_000;
 
@@ -54,29 +51,8 @@ interface Queued {
   bytes: Buffer;
 }
 
-/** A zero mask, which ws skips: masking guards proxies against bytes a browser script chose, and cost an XOR pass over a copy of every frame (88 ns/event). */
-export function zeroMask(mask: Buffer): void {
-  mask.fill(0);
-}
-
-// ws's own connect functions, plus unref(): its upgrade request would otherwise hold
-// the loop for as long as the handshake takes.
-function unrefConnect(secure: boolean) {
-  return (options: tls.ConnectionOptions & { host: string; socketPath?: string }): net.Socket => {
-    let socket: net.Socket;
-    if (secure) {
-      if (!options.servername && options.servername !== '') options.servername = net.isIP(options.host) ? '' : options.host;
-      socket = tls.connect(options);
-    } else {
-      socket = net.connect({ ...options, path: options.socketPath } as net.NetConnectOpts);
-    }
-    socket.unref();
-    return socket;
-  };
-}
-
 export class Transport {
-  private ws: WebSocket | null = null;
+  private ws: WebSocketClient | null = null;
   /** True between the collector's welcome and the connection's end. */
   private ready = false;
   private readonly queue: Queued[] = [];
@@ -91,8 +67,7 @@ export class Transport {
   private closed = false;
   /** Whether releaseLoop() dropped the last connection. */
   private released = false;
-  private readonly url: string;
-  private readonly secure: boolean;
+  private readonly url: URL;
   /** True on each welcome; false once a connection (or an attempt at one) ended. */
   connected = false;
   /** Whether the last connection (or attempt) ended; false while the first attempt is under way. */
@@ -103,8 +78,7 @@ export class Transport {
   inFlight = 0;
 
   constructor(base: string, private readonly token: string | undefined, private hello: Uint8Array, private readonly onMessage: (m: CollectorMessage) => void) {
-    this.url = base + INGEST_PATH;
-    this.secure = /^(wss|https):/.test(this.url);
+    this.url = new URL(base + INGEST_PATH);
     this.releaseTimer = setInterval(() => this.releaseLoop(), RELEASE_CHECK_MS);
     this.releaseTimer.unref();
     this.connect();
@@ -179,7 +153,7 @@ export class Transport {
   }
 
   // Called by ws as a frame reaches the kernel: room to write more.
-  private readonly onWritten = (err?: Error): void => {
+  private readonly onWritten = (err?: Error | null): void => {
     if (err === undefined || err === null) this.pump();
   };
 
@@ -231,62 +205,47 @@ export class Transport {
 
   private connect(): void {
     if (this.closed) return;
-    const options: WebSocket.ClientOptions & { closeTimeout: number } = {
-      headers: this.token ? { authorization: `Bearer ${this.token}`, 'user-agent': AGENT_USER_AGENT } : { 'user-agent': AGENT_USER_AGENT },
-      maxPayload: MAX_COLLECTOR_FRAME_BYTES,
-      perMessageDeflate: false,
-      handshakeTimeout: 10_000,
-      closeTimeout: EXIT_DRAIN_MS,
-      generateMask: zeroMask,
-      createConnection: unrefConnect(this.secure) as never,
-    };
-    const ws = new WebSocket(this.url, options);
-    this.ws = ws;
     const decoder = createDecoder();
-    ws.binaryType = 'nodebuffer';
-    ws.on('open', () => {
-      ws.send(Buffer.from(this.hello));
+    const ws: WebSocketClient = new WebSocketClient(this.url, this.token ? { authorization: `Bearer ${this.token}` } : {}, MAX_COLLECTOR_FRAME_BYTES, HANDSHAKE_TIMEOUT_MS, {
+      open: () => ws.send(this.hello),
+      message: (data) => {
+        let message: CollectorMessage | null = null;
+        try {
+          message = validateCollectorMessage(decoder.unpack(data));
+        } catch {
+          message = null;
+        }
+        if (message === null) return warnOnce('bad-frame', 'ignored a malformed message from the collector');
+        if (message.t === 'welcome') {
+          this.ready = true;
+          this.attempt = 0;
+          this.written = 0;
+          this.setConnected(true);
+          this.acknowledge(message.lastSeq);
+        } else if (message.t === 'ack') {
+          this.acknowledge(message.seq);
+        }
+        this.onMessage(message);
+        if (message.t === 'welcome') this.pump();
+      },
+      text: () => warnOnce('bad-frame', 'ignored a malformed message from the collector'),
+      refused: (status) => {
+        warnOnce(`refused:${status}`, `the collector at ${this.url} refused the connection (HTTP ${status}${status === 401 ? ': wrong or missing NODEFLIGHT_TOKEN' : ''}); retrying`);
+      },
+      error: (err) => {
+        // Cutting an attempt ourselves (release, close) is no news.
+        if (this.released || this.closed) return;
+        warnOnce(`error:${(err as NodeJS.ErrnoException).code ?? err.message}`, `cannot stream to the collector at ${this.url} (${errorText(err)}); recording in-process and retrying`);
+      },
+      close: (code, reason) => {
+        if (this.ws === ws) this.ws = null;
+        this.ready = false;
+        this.setConnected(false);
+        if (code >= 4000) warnOnce(`close:${code}`, `the collector closed the stream (${code} ${reason}); retrying`);
+        this.scheduleReconnect();
+      },
     });
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
-      let message: CollectorMessage | null = null;
-      try {
-        message = isBinary ? validateCollectorMessage(decoder.unpack(data)) : null;
-      } catch {
-        message = null;
-      }
-      if (message === null) {
-        warnOnce('bad-frame', 'ignored a malformed message from the collector');
-        return;
-      }
-      if (message.t === 'welcome') {
-        this.ready = true;
-        this.attempt = 0;
-        this.written = 0;
-        this.setConnected(true);
-        this.acknowledge(message.lastSeq);
-      } else if (message.t === 'ack') {
-        this.acknowledge(message.seq);
-      }
-      this.onMessage(message);
-      if (message.t === 'welcome') this.pump();
-    });
-    ws.on('unexpected-response', (_req, res) => {
-      warnOnce(`refused:${res.statusCode}`, `the collector at ${this.url} refused the connection (HTTP ${res.statusCode}${res.statusCode === 401 ? ': wrong or missing NODEFLIGHT_TOKEN' : ''}); retrying`);
-      res.resume();
-      ws.terminate();
-    });
-    ws.on('error', (err: Error) => {
-      // Cutting an attempt ourselves (release, close) is no news.
-      if (this.released || this.closed) return;
-      warnOnce(`error:${(err as NodeJS.ErrnoException).code ?? err.message}`, `cannot stream to the collector at ${this.url} (${errorText(err)}); recording in-process and retrying`);
-    });
-    ws.on('close', (code: number, reason: Buffer) => {
-      if (this.ws === ws) this.ws = null;
-      this.ready = false;
-      this.setConnected(false);
-      if (code >= 4000) warnOnce(`close:${code}`, `the collector closed the stream (${code} ${reason.toString()}); retrying`);
-      this.scheduleReconnect();
-    });
+    this.ws = ws;
   }
 
   private scheduleReconnect(): void {

@@ -23,7 +23,7 @@ const caseList: CaseSpec[] = [
   { file: 'agent-path.js', name: 'agent-path-filter', what: '(a) agent per request, path filter (query cut off, 3 in 4 match)' },
   { file: 'agent-path.js', name: 'agent-express-route', what: '(a) agent per request, Express route naming (req.baseUrl + req.route.path)' },
   { file: 'encode.js', name: 'encode-pack', what: '(b) BlockEncoder.encode and msgpack pack, per event' },
-  { file: 'encode.js', name: 'send', what: '(b) ws.send of the packed frames to a local sink with the transport\'s all-zero mask, CPU until written (diagnostic)' },
+  { file: 'encode.js', name: 'send', what: '(b) the agent\'s WebSocket client sending the packed frames to a local sink, CPU until written (diagnostic)' },
   { file: 'encode.js', name: 'flush', what: '(b) the agent\'s flush() streaming to a live collector process: encode, pack, copy into the transport\'s queue, socket write, until acknowledged; CPU of the process' },
   { file: 'ingest.js', name: 'ingest', what: '(c) collector ingest: decode + validate + aggregate' },
   { file: 'routes-api.js', name: 'routes-api', what: '(d) GET /v1/routes, 1,000 routes, every one recorded since the last GET' },

@@ -4,7 +4,6 @@
 // so that a failure in one leaves the other on.
 import { channels } from '../channels.js';
 import type { ClientRequestLike, OutboundRecorder, UndiciRequest } from '../outbound.js';
-import { AGENT_USER_AGENT } from '../transport.js';
 import { createFamily, enable, guarded, type HookFamily } from './guard.js';
 
 interface UndiciMessage { request: UndiciRequest; response?: { statusCode: number }; error?: unknown }
@@ -20,8 +19,7 @@ export function hookOutbound(recorder: OutboundRecorder, onError: () => void): H
   );
   const http = createFamily('http-client');
   http.subscriptions.push(
-    // The agent's own connection to the collector is not the app's call.
-    [channels.httpClientRequestStart, guarded<HttpClientMessage>(http, onError, (m) => { if (m.request.getHeader('user-agent') !== AGENT_USER_AGENT) recorder.start(m.request); })],
+    [channels.httpClientRequestStart, guarded<HttpClientMessage>(http, onError, (m) => recorder.start(m.request))],
     [channels.httpClientResponseFinish, guarded<HttpClientMessage>(http, onError, (m) => recorder.httpResponse(m.request, m.response!.statusCode ?? 0))],
     // Node 20.18+, 22 and 24 publish it; where it is missing, the flush sweep records the call.
     [channels.httpClientRequestError, guarded<HttpClientMessage>(http, onError, (m) => recorder.httpError(m.request, m.error))],

@@ -6,14 +6,13 @@
 import { once } from 'node:events';
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import WebSocket from 'ws';
 import { BlockEncoder } from '../../agent/encode.js';
 import type { EventRing } from '../../agent/ring.js';
 import { createEncoder } from '../../protocol/codec.js';
 import { benchSource, CLIENT_CORE, tasksetPath } from '../processes.js';
 import { startAgent } from '../../agent/agent.js';
 import { readConfig } from '../../agent/config.js';
-import { zeroMask } from '../../agent/transport.js';
+import { WebSocketClient } from '../../agent/websocket.js';
 import type { EventColumns } from '../../protocol/messages.js';
 import { MAX_BLOCK_EVENTS } from '../../protocol/validate.js';
 import { fillRing, filledRing, RING_EVENTS } from './fixtures.js';
@@ -71,7 +70,7 @@ const cases = {
     return [summarizeRounds('encode', 'event', enc, events, extra), summarizeRounds('pack', 'event', pack, events, extra), summarizeRounds('encode+pack', 'event', both, events, extra)];
   },
 
-  /** The transport's socket write: ws.send of each packed frame to a local sink, with the transport's mask, in CPU ns per event until written. */
+  /** The transport's socket write: each packed frame sent by the agent's WebSocket client to a local sink, in CPU ns per event until written. */
   send,
 
   /**
@@ -138,14 +137,20 @@ async function send(o: CaseOptions): Promise<Result> {
     const sink = spawnChild(fileURLToPath(new URL('./sink.js', import.meta.url)));
     try {
       const [{ port }] = (await once(sink, 'message')) as [{ port: number }];
-      const ws = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: false, generateMask: zeroMask });
-      await once(ws, 'open');
+      let opened!: () => void;
+      const open = new Promise<void>((resolve) => { opened = resolve; });
+      let closing = false;
+      const fail = (err: Error) => { if (!closing) throw err; };
+      const ws = new WebSocketClient(new URL(`ws://127.0.0.1:${port}/`), {}, 64 * 1024, 10_000, {
+        open: opened, message: () => {}, text: () => {}, refused: (status) => fail(new Error(`send: the sink refused the upgrade (${status})`)), error: fail, close: () => {},
+      });
+      await open;
       const out: number[] = [];
       for (let r = 0; r < o.warmup + o.rounds; r++) {
         let pending = frames.length;
         let resolveFlushed!: () => void;
         const flushed = new Promise<void>((resolve) => { resolveFlushed = resolve; });
-        const onSent = (err?: Error) => {
+        const onSent = (err?: Error | null) => {
           if (err) throw err;
           if (--pending === 0) resolveFlushed();
         };
@@ -165,7 +170,8 @@ async function send(o: CaseOptions): Promise<Result> {
         received = ((await once(sink, 'message')) as [{ frames: number }])[0].frames;
         if (received < total) await new Promise((resolve) => setTimeout(resolve, 20));
       }
-      ws.close();
+      closing = true;
+      ws.close(1000, '');
       if (received < total) throw new Error(`send: the sink received ${received} frames of ${total}`);
       return summarizeRounds('send', 'event', out, events, { frameBytes: Math.round(frames.reduce((a, f) => a + f.length, 0) / frames.length) });
     } finally {
