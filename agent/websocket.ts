@@ -43,6 +43,8 @@ export class WebSocketClient {
   private fragmentOp = 0;
   private closeCode = 1006;
   private closeReason = '';
+  /** Set when the server broke the protocol: nothing more it sends is read. */
+  private failed = false;
   private timer: NodeJS.Timeout | null;
 
   constructor(url: URL, private readonly headers: Record<string, string>, private readonly maxPayload: number, handshakeTimeoutMs: number, private readonly on: WebSocketEvents) {
@@ -94,6 +96,7 @@ export class WebSocketClient {
   }
 
   private receive(chunk: Buffer): void {
+    if (this.failed) return;
     this.input = this.input === null || this.input.length === 0 ? chunk : Buffer.concat([this.input, chunk]);
     if (this.state === 'connecting') this.readHandshake();
     while (this.state === 'open' || this.state === 'closing') {
@@ -208,14 +211,20 @@ export class WebSocketClient {
   }
 
   private tooBig(): false {
-    this.on.error(new RangeError(`a message from the server exceeds ${this.maxPayload} bytes`));
-    this.sendClose(1009, 'message too big');
-    return false;
+    return this.abandon(1009, 'message too big', new RangeError(`a message from the server exceeds ${this.maxPayload} bytes`));
   }
 
   private protocolError(why: string): false {
-    this.on.error(new Error(`WebSocket protocol error: ${why}`));
-    this.sendClose(1002, 'protocol error');
+    return this.abandon(1002, 'protocol error', new Error(`WebSocket protocol error: ${why}`));
+  }
+
+  // Says why once, then closes and ignores the rest of the stream.
+  private abandon(code: number, reason: string, err: Error): false {
+    this.failed = true;
+    this.input = null;
+    this.on.error(err);
+    if (this.state === 'open') this.sendClose(code, reason);
+    this.socket.end();
     return false;
   }
 
