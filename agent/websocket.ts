@@ -57,7 +57,15 @@ export class WebSocketClient {
     this.timer = setTimeout(() => this.fail(new Error('the WebSocket handshake timed out')), handshakeTimeoutMs);
     this.timer.unref();
     this.socket.once(secure ? 'secureConnect' : 'connect', () => this.handshake(url));
-    this.socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    // The handlers behind `on` run inside this event: whatever throws must end this
+    // connection, never reach the host as an uncaught exception.
+    this.socket.on('data', (chunk: Buffer) => {
+      try {
+        this.receive(chunk);
+      } catch (err) {
+        this.abandon(1011, 'internal error', err instanceof Error ? err : new Error(String(err)));
+      }
+    });
     this.socket.on('error', (err) => this.on.error(err));
     this.socket.on('close', () => this.closed());
   }

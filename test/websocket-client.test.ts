@@ -93,3 +93,23 @@ test('a server that is not a WebSocket server: a clear error, no open', async (t
   assert.equal(seen.opened, false);
   assert.deepEqual(seen.refused, [200]);
 });
+
+test('a handler that throws ends the connection with 1011 and never reaches the process', async (t) => {
+  const { wss, url } = await server(t);
+  let onClose!: (v: [number, string]) => void;
+  const closed = new Promise<[number, string]>((r) => { onClose = r; });
+  const errors: string[] = [];
+  let opened = false;
+  new WebSocketClient(url, {}, 1024, 5000, {
+    open: () => { opened = true; }, text: () => {}, refused: () => {}, close: (code, reason) => onClose([code, reason]),
+    message: () => { throw new Error('handler failed'); },
+    error: (err) => errors.push(err.message),
+  });
+  const [peer] = (await once(wss, 'connection')) as [WebSocket];
+  while (!opened) await new Promise((r) => setImmediate(r));
+  const peerClosed = once(peer, 'close');
+  peer.send(Buffer.from('x'));
+  assert.equal((await peerClosed)[0], 1011);
+  await closed;
+  assert.deepEqual(errors, ['handler failed']);
+});
