@@ -3,9 +3,9 @@
 // finished operation is kept for the store duration and then forgotten, and without a
 // data directory its file lives in a temporary directory the collector removes on close.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { request } from 'undici';
 import { startCollector } from '../collector/index.js';
@@ -68,18 +68,27 @@ test('finished operations are kept for the store duration, then are a 404; the t
   assert.equal(existsSync(dirname(location)), false, 'the temporary directory is removed on close');
 });
 
-const ownDirs = (): string[] => readdirSync(tmpdir()).filter((d) => d.startsWith('nodeflight-recordings-'));
-
 test('a dump under way when the collector closes fails as shut down and leaves nothing behind', async () => {
-  const before = ownDirs();
-  const collector = await startCollector({ port: 0 });
-  const agent = await AgentClient.connect(collector.url);
-  await agent.handshake('closing-agent', 'closing-svc');
-  const { body } = await sendJson('POST', `${collector.url}/v1/recordings`, { service: 'closing-svc' });
-  const { requestId } = await agent.next();
-  assert.equal(requestId, body['request-id']);
-  agent.send({ t: 'dump-data', requestId, counters: counters(1), events: columns([{ durationMs: 1 }]), last: false });
-  await collector.close();
-  assert.equal((await agent.closed).code, 1001);
-  assert.deepEqual(ownDirs().filter((d) => !before.includes(d)), []);
+  // A temporary directory of this test's own for the collector's: other test files
+  // running at the same time make recording directories in the system one.
+  const scratch = mkdtempSync(join(tmpdir(), 'nodeflight-lifecycle-'));
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = scratch;
+  try {
+    const collector = await startCollector({ port: 0 });
+    const agent = await AgentClient.connect(collector.url);
+    await agent.handshake('closing-agent', 'closing-svc');
+    const { body } = await sendJson('POST', `${collector.url}/v1/recordings`, { service: 'closing-svc' });
+    const { requestId } = await agent.next();
+    assert.equal(requestId, body['request-id']);
+    agent.send({ t: 'dump-data', requestId, counters: counters(1), events: columns([{ durationMs: 1 }]), last: false });
+    await waitFor(() => (readdirSync(scratch).length === 1 ? true : undefined), 5000, () => 'the recording never made its directory');
+    await collector.close();
+    assert.equal((await agent.closed).code, 1001);
+    assert.deepEqual(readdirSync(scratch), []);
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+    rmSync(scratch, { recursive: true, force: true });
+  }
 });
