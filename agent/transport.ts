@@ -100,7 +100,8 @@ export class Transport {
 
   /**
    * Queues an encoded batch (in sequence order) and writes what the socket takes. The
-   * bytes are copied: the encoder reuses its buffer, and the batch is kept until acked.
+   * bytes are copied: the encoder's output is a view into a pool of several batches, and
+   * a kept view would hold the whole pool until acked, past MAX_UNACKED_BYTES.
    */
   push(seq: number, count: number, bytes: Uint8Array): void {
     const copy = Buffer.from(bytes);
@@ -112,7 +113,7 @@ export class Transport {
 
   /** Sends a message that is not kept for resending (acks of settings, dump data). */
   sendNow(bytes: Uint8Array): void {
-    if (this.ready && this.ws !== null) this.ws.send(Buffer.from(bytes));
+    if (this.ready && this.ws !== null) this.ws.send(bytes);
   }
 
   /** The hello of the next connection (settings changed). */
@@ -137,8 +138,8 @@ export class Transport {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     const ws = this.ws;
     if (ws === null) return;
-    // A clean close waits for the collector's reply under a ref'd timer of ws's; a
-    // stream that never got going is simply cut.
+    // A clean close waits (under an unref'd timer) for the collector's reply; a stream
+    // that never got going is simply cut.
     if (this.ready) ws.close(CloseCode.goingAway, 'process exiting');
     else ws.terminate();
   }
@@ -152,7 +153,7 @@ export class Transport {
     }
   }
 
-  // Called by ws as a frame reaches the kernel: room to write more.
+  // Called as a frame reaches the kernel: room to write more.
   private readonly onWritten = (err?: Error | null): void => {
     if (err === undefined || err === null) this.pump();
   };

@@ -52,7 +52,7 @@ export interface Counters {
   recorded: number;
   /** Events that the path filter, threshold or sampling left out (never recorded). */
   filtered: number;
-  /** Recorded events lost before the collector acknowledged them (ring overwrite, lost connection). */
+  /** Recorded events lost before the collector acknowledged them (overwritten in the ring unsent, or not timed with the in-flight table full). */
   dropped: number;
   /** Recorded events the collector acknowledged. */
   sent: number;
