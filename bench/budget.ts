@@ -26,9 +26,19 @@ export const budget = {
   cpuAddedUsMax: { hello: 1.5 } as Record<string, number>,
   /** Requests per second, as a ratio to bare, every service. */
   throughputRatioMin: 0.97,
-  /** Client p99 latency, as a ratio to bare ("unchanged within noise"), every service. */
+  /**
+   * Client p99 latency at the fixed rate, as a ratio to bare ("unchanged within noise"),
+   * every service. Closed loop, latency is queueing (requests in flight / throughput), so
+   * its p99 only restates throughput; below capacity it is what a user waits.
+   */
   p99RatioMax: 1.1,
-  /** RSS added to bare, every service: the ring buffer plus this. */
+  /**
+   * RSS outside V8's young generation added to bare, every service: the ring buffer plus
+   * this. V8 doubles the young generation once enough bytes have survived scavenges since
+   * its last growth, so under load a bare service doubles it too, a few seconds later
+   * (measured: 8.4 -> 16.8 MB at ~15 s, 33.6 MB at ~45 s): a window's raw RSS tells when
+   * that happened, not what the agent holds. Raw RSS stays in the table.
+   */
   rssHeadroomMB: 10,
   /** OpenTelemetry's added CPU per request must be at least this many times the agent's. */
   otelFactorMin: 20,
@@ -63,8 +73,8 @@ export function checkBudget(summaries: VariantSummary[]): Verdict[] {
     const cpuAdded = budget.cpuAddedUsMax[service];
     if (cpuAdded !== undefined) add('CPU per request added', f.cpuUsPerReq.added?.median, cpuAdded, 'µs', true, aa?.cpuUsPerReq.added?.median);
     add('throughput vs bare', f.rps.ratio?.median, budget.throughputRatioMin, 'x', false, aa?.rps.ratio?.median);
-    add('p99 latency vs bare', f.p99Ms.ratio?.median, budget.p99RatioMax, 'x', true, aa?.p99Ms.ratio?.median);
-    add('RSS added', f.rssMB.added?.median, rssLimit, 'MB', true, aa?.rssMB.added?.median);
+    add('p99 latency at the fixed rate vs bare', f.rateP99Ms.ratio?.median, budget.p99RatioMax, 'x', true, aa?.rateP99Ms.ratio?.median);
+    add('RSS outside the young generation added', f.rssOutsideYoungMB.added?.median, rssLimit, 'MB', true, aa?.rssOutsideYoungMB.added?.median);
     const otel = find(service, 'otel')?.figures.cpuUsPerReq.added?.median;
     if (otel !== undefined) add(`CPU added <= 1/${budget.otelFactorMin} of otel's`, f.cpuUsPerReq.added?.median, otel / budget.otelFactorMin, 'µs', true);
   }
@@ -90,8 +100,8 @@ export function budgetText(): string {
     `For the agent (${budget.variants.join(' and ')}), against the bare service in the same round, medians over rounds:`,
     ...Object.entries(budget.cpuRatioMax).map(([svc, r]) => `- ${svc}: server CPU per request at most +${Math.round((r - 1) * 100)}% of bare`),
     ...Object.entries(budget.cpuAddedUsMax).map(([svc, us]) => `- ${svc}: server CPU per request at most +${us} µs over bare`),
-    `- every service: throughput at least ${budget.throughputRatioMin}x bare; client p99 at most ${budget.p99RatioMax}x bare;`,
-    `  RSS at most the ring buffer (${mb} MB for ${DEFAULT_BUFFER_EVENTS} events) + ${budget.rssHeadroomMB} MB over bare`,
+    `- every service: throughput (closed loop) at least ${budget.throughputRatioMin}x bare; client p99 at the fixed rate at most ${budget.p99RatioMax}x bare;`,
+    `  RSS outside V8's young generation at most the ring buffer (${mb} MB for ${DEFAULT_BUFFER_EVENTS} events) + ${budget.rssHeadroomMB} MB over bare`,
     `- every service: added CPU per request at most 1/${budget.otelFactorMin} of OpenTelemetry's in the same run`,
     '',
     'Microbenchmarks (`npm run bench:micro -- --check`), medians of rounds:',

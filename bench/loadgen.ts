@@ -1,7 +1,10 @@
 // The load generator: a child process (pinned to its own core by the harness) that
-// drives a closed loop of `connections x pipelining` requests in flight over keep-alive
-// undici connections to 127.0.0.1, for a fixed time, and reports how many completed
-// and their latency percentiles. It keeps its connection pool between runs against the
+// drives load over keep-alive undici connections to 127.0.0.1 for a fixed time and
+// reports how many requests completed and their latency percentiles. Closed loop by
+// default (`connections x pipelining` requests always in flight: the most the service
+// can do); with `rate`, open loop at that many requests per second, latency counted from
+// when each request fell due, so a stalled server is charged for the requests it held up
+// (no coordinated omission). It keeps its connection pool between runs against the
 // same origin, so the warm-up opens the connections and the timed window reuses them.
 //
 //   harness -> { type: 'run', id, origin, paths, connections, pipelining, durationMs }
@@ -17,6 +20,8 @@ export interface RunRequest {
   connections: number;
   pipelining: number;
   durationMs: number;
+  /** Requests per second, open loop; absent: closed loop. */
+  rate?: number;
 }
 
 export interface RunResult {
@@ -28,6 +33,8 @@ export interface RunResult {
   elapsedMs: number;
   p50Ms: number;
   p99Ms: number;
+  /** Open loop: requests that fell due but found no idle slot before the end (the service fell behind). */
+  unsent: number;
   /** The load generator's own CPU time over the run (to tell its share of the client core). */
   cpuUs: number;
   firstError?: string;
@@ -37,6 +44,7 @@ export interface RunResult {
 const MAX_DURATION_MS = 120_000;
 const MAX_IN_FLIGHT = 1024;
 const MAX_SAMPLES = 4_000_000;
+const MAX_RATE = 1_000_000;
 
 let pool: Pool | null = null;
 let poolKey = '';
@@ -74,20 +82,57 @@ export async function run(r: RunRequest): Promise<RunResult> {
   const cpu0 = process.cpuUsage();
   const until = started + durationMs;
 
+  const rate = r.rate === undefined ? 0 : Math.min(Math.max(r.rate, 1), MAX_RATE);
+  // Open loop: the number of requests due by time t is (t - started) * rate; a 1 ms timer
+  // and every completion send what is due on the idle slots. A request waiting for a
+  // slot keeps the time it fell due (t0), so the wait counts in its latency.
+  const intervalMs = rate > 0 ? 1000 / rate : 0;
+  let due = 0;
+  let unsent = 0;
+  let timer: NodeJS.Timeout | undefined;
+
   // One reusable handler per in-flight slot, on undici's raw dispatch API: no promise,
   // stream or parsed-headers object per request, so the client core stays ahead of the
   // server (request() with a body stream measured ~2x more client CPU per request).
   await new Promise<void>((resolve) => {
     let running = inFlight;
+    const idle: Slot[] = [];
+    // Due times of requests not sent yet (a queue: read from dueHead on).
+    const dueTimes: number[] = [];
+    let dueHead = 0;
     const finished = (): void => {
-      if (--running === 0) resolve();
+      if (--running === 0) {
+        clearInterval(timer);
+        resolve();
+      }
+    };
+    /** Open loop: the requests due by now, sent on idle slots or queued with their due time. */
+    const sendDue = (): void => {
+      const now = performance.now();
+      if (now >= until) {
+        // No new request falls due; the idle slots are done, the busy ones finish theirs.
+        for (; idle.length > 0; idle.pop()) finished();
+        unsent = dueTimes.length - dueHead;
+        return;
+      }
+      const total = Math.floor((now - started) / intervalMs);
+      for (; due < total; due++) dueTimes.push(now);
+      while (idle.length > 0 && dueHead < dueTimes.length) idle.pop()!.dispatch(dueTimes[dueHead++]!);
+      if (dueHead === dueTimes.length) dueHead = dueTimes.length = 0;
     };
     class Slot {
       t0 = 0;
       status = 0;
       send(): void {
+        if (rate > 0) {
+          idle.push(this);
+          return sendDue();
+        }
         if (performance.now() >= until) return finished();
-        this.t0 = performance.now();
+        this.dispatch(performance.now());
+      }
+      dispatch(t0: number): void {
+        this.t0 = t0;
         p.dispatch({ path: paths[next++ % paths.length]!, method: 'GET' }, this as unknown as Dispatcher.DispatchHandler);
       }
       onConnect(): void {}
@@ -111,12 +156,13 @@ export async function run(r: RunRequest): Promise<RunResult> {
         setTimeout(() => this.send(), 10);
       }
     }
+    if (rate > 0) timer = setInterval(sendDue, 1);
     for (let i = 0; i < inFlight; i++) new Slot().send();
   });
   const elapsedMs = performance.now() - started;
   const cpu = process.cpuUsage(cpu0);
   const sorted = samples.subarray(0, n).sort();
-  return { type: 'result', id: r.id, requests, errors, non2xx, elapsedMs, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), cpuUs: cpu.user + cpu.system, firstError };
+  return { type: 'result', id: r.id, requests, errors, non2xx, elapsedMs, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), unsent, cpuUs: cpu.user + cpu.system, firstError };
 }
 
 if (typeof process.send === 'function') {

@@ -72,13 +72,13 @@ function cell(m: MetricSummary, digits: number, opts: { ratio?: boolean; added?:
 
 export function macroTable(rows: VariantSummary[], service: string): string {
   const lines = [
-    '| variant | req/s | client p50 ms | client p99 ms | server CPU µs/req | RSS MB | server core busy |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    '| variant | req/s | client p50 ms | client p99 ms | server CPU µs/req | at the fixed rate: server CPU µs/req | p50 ms | p99 ms | RSS MB | outside the young generation | server core busy |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const r of rows.filter((x) => x.service === service)) {
     const bare = r.variant === 'bare';
     const f = r.figures;
-    lines.push(`| ${r.variant} | ${cell(f.rps, 0, { ratio: !bare })} | ${cell(f.p50Ms, 2, { ratio: !bare })} | ${cell(f.p99Ms, 2, { ratio: !bare })} | ${cell(f.cpuUsPerReq, 2, { ratio: !bare, added: bare ? undefined : 'µs' })} | ${cell(f.rssMB, 1, { added: bare ? undefined : 'MB' })} | ${Math.round(r.busy.median * 100)}% |`);
+    lines.push(`| ${r.variant} | ${cell(f.rps, 0, { ratio: !bare })} | ${cell(f.p50Ms, 2, { ratio: !bare })} | ${cell(f.p99Ms, 2, { ratio: !bare })} | ${cell(f.cpuUsPerReq, 2, { ratio: !bare, added: bare ? undefined : 'µs' })} | ${cell(f.rateCpuUsPerReq, 2, { ratio: !bare, added: bare ? undefined : 'µs' })} | ${cell(f.rateP50Ms, 2, { ratio: !bare })} | ${cell(f.rateP99Ms, 2, { ratio: !bare })} | ${cell(f.rssMB, 1, { added: bare ? undefined : 'MB' })} | ${cell(f.rssOutsideYoungMB, 1, { added: bare ? undefined : 'MB' })} | ${Math.round(r.busy.median * 100)}% |`);
   }
   return lines.join('\n');
 }

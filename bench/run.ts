@@ -1,6 +1,6 @@
 // `npm run bench`: the macro benchmark. Each service runs bare and under each variant
 // of instrumentation, in child processes pinned to core 1 (fresh ones every round), while
-// the load generator (undici, closed loop, keep-alive) runs on core 0. Timed windows of
+// the load generator (undici, keep-alive; closed loop, then open loop at a fixed rate) runs on core 0. Timed windows of
 // the variants are interleaved in rounds with their order rotated, each variant's
 // instrumentation is checked live before it is timed (and after each window), and every
 // figure is reported as a median over rounds with its min–max and its ratio to bare in
@@ -28,6 +28,8 @@ interface Options {
   variants: string[];
   connections: number;
   pipelining: number;
+  /** The open-loop window's rate, as a fraction of bare's closed-loop throughput. */
+  fixedLoad: number;
   check: boolean;
   out: string | null;
   pin: boolean;
@@ -51,13 +53,13 @@ export interface RunRecord {
   verdicts: Verdict[];
 }
 
-interface Stats { cpuUs: number; wallUs: number; rss: number; heapUsed: number; arrayBuffers: number; inst: Instrumentation }
+interface Stats { cpuUs: number; wallUs: number; rss: number; newSpace: number; heapUsed: number; arrayBuffers: number; inst: Instrumentation }
 
 const { values: args } = parseArgs({
   options: {
     rounds: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' },
     services: { type: 'string' }, variants: { type: 'string' },
-    connections: { type: 'string', default: '32' }, pipelining: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '32' }, pipelining: { type: 'string', default: '2' }, 'fixed-load': { type: 'string' },
     quick: { type: 'boolean', default: false }, check: { type: 'boolean', default: false },
     out: { type: 'string' }, from: { type: 'string' }, 'no-pin': { type: 'boolean', default: false },
     'max-foreign': { type: 'string' }, attempts: { type: 'string' },
@@ -73,6 +75,8 @@ const usage = `usage: npm run bench -- [options]
   --variants x,y     of ${Object.keys(variants).join(', ')} (default all; --quick: bare,nodeflight)
   --connections N    keep-alive connections (default 32)
   --pipelining N     requests in flight per connection (default 2)
+  --fixed-load F     rate of the open-loop window, as a fraction of bare's closed-loop
+                     throughput measured once per service before the rounds (default 0.4)
   --quick            a tiny run: the defaults above marked --quick
   --check            exit 1 when a figure misses the budget (bench/budget.ts)
   --out DIR          write DIR/BENCHMARKS.md and DIR/results/ instead of the repository's
@@ -111,6 +115,7 @@ function options(): Options {
     variants: v,
     connections: Math.round(number('connections', args.connections, 32, 1, 256)),
     pipelining: Math.round(number('pipelining', args.pipelining, 2, 1, 16)),
+    fixedLoad: number('fixed-load', args['fixed-load'], 0.4, 0.05, 1),
     check: args.check,
     out: args.out ?? null,
     pin: !args['no-pin'],
@@ -170,8 +175,8 @@ class Bench {
     await Promise.allSettled([this.loadgen?.stop(), this.collector?.stop()]);
   }
 
-  private async load(origin: string, paths: string[], seconds: number): Promise<RunResult> {
-    const msg: Omit<RunRequest, 'id'> = { type: 'run', origin, paths, connections: this.o.connections, pipelining: this.o.pipelining, durationMs: seconds * 1000 };
+  private async load(origin: string, paths: string[], seconds: number, rate?: number): Promise<RunResult> {
+    const msg: Omit<RunRequest, 'id'> = { type: 'run', origin, paths, connections: this.o.connections, pipelining: this.o.pipelining, durationMs: seconds * 1000, rate };
     const r = await this.loadgen.request<RunResult>(msg, seconds * 1000 + 30_000);
     if (r.errors > 0 || r.non2xx > 0 || r.requests === 0) {
       throw new Error(`load against ${origin}: ${r.requests} responses, ${r.errors} errors, ${r.non2xx} non-2xx${r.firstError ? ` (first error: ${r.firstError})` : ''}`);
@@ -194,13 +199,37 @@ class Bench {
     return this.collector === null ? 0 : (await this.collector.request<{ cpuUs: number }>({ type: 'stats' }, 10_000)).cpuUs;
   }
 
-  /** One timed window, with the instrumentation checked again after it. */
-  private async window(round: number, service: string, variant: string, child: Child, origin: string, stats: () => Promise<Stats>): Promise<Sample> {
+  /**
+   * The open-loop rate for a service: `fixedLoad` of what a bare process serves closed
+   * loop, measured once before the rounds so that every variant and round gets the same.
+   */
+  async calibrate(service: string): Promise<number> {
+    const r = await this.startVariant(service, 'bare');
+    try {
+      await this.load(r.origin, services[service]!.paths, this.o.warmupS);
+      const run = await this.load(r.origin, services[service]!.paths, this.o.durationS);
+      return Math.round((run.requests / run.elapsedMs) * 1000 * this.o.fixedLoad);
+    } finally {
+      await r.child.stop();
+    }
+  }
+
+  /**
+   * One timed window, with the instrumentation checked again after it: closed loop (how
+   * much the service can do), then open loop at `rate` (what a request costs, and its
+   * latency, at a load the service keeps up with). At saturation the per-request CPU of
+   * server and client move together with how many requests each wake-up finds (their
+   * correlation over a run's rounds was 0.7-0.8), so a variant that is a little slower
+   * is charged again through worse batching; at a fixed rate every variant sees the
+   * same arrivals.
+   */
+  private async window(round: number, service: string, variant: string, child: Child, origin: string, stats: () => Promise<Stats>, rate: number): Promise<Sample> {
     const v = variants[variant]!;
+    const paths = services[service]!.paths;
     const cores0 = readCoreTimes();
     const col0 = await this.collectorCpu();
     const before = await stats();
-    const run = await this.load(origin, services[service]!.paths, this.o.durationS);
+    const run = await this.load(origin, paths, this.o.durationS);
     // The agent flushes what the window recorded on its next timer tick: wait for it, so
     // that the window pays for its own events and the next variant's window does not.
     await sleep(SETTLE_MS);
@@ -208,6 +237,11 @@ class Bench {
     const col1 = await this.collectorCpu();
     const cores1 = readCoreTimes();
     checkInstrumentation(variant, before.inst, after.inst, run.requests);
+    const fixed = await this.load(origin, paths, this.o.durationS, rate);
+    await sleep(SETTLE_MS);
+    const afterFixed = await stats();
+    checkInstrumentation(variant, after.inst, afterFixed.inst, fixed.requests);
+    const fixedCpuUs = afterFixed.cpuUs - after.cpuUs;
     const cpuUs = after.cpuUs - before.cpuUs;
     const wallUs = after.wallUs - before.wallUs;
     const busy = cpuUs / wallUs;
@@ -226,10 +260,20 @@ class Bench {
       rps: (run.requests / run.elapsedMs) * 1000,
       p50Ms: run.p50Ms, p99Ms: run.p99Ms,
       cpuUsPerReq: cpuUs / run.requests,
+      rate,
+      rateCpuUsPerReq: fixedCpuUs / fixed.requests,
+      rateP50Ms: fixed.p50Ms,
+      rateP99Ms: fixed.p99Ms,
+      rateBusy: fixedCpuUs / (fixed.elapsedMs * 1000),
+      rateUnsent: fixed.unsent,
       rssMB: after.rss / 1e6,
+      youngMB: after.newSpace / 1e6,
+      rssOutsideYoungMB: (after.rss - after.newSpace) / 1e6,
       heapMB: after.heapUsed / 1e6,
       arrayBuffersMB: after.arrayBuffers / 1e6,
       busy: busyLoaded,
+      clientCpuUsPerReq: run.cpuUs / run.requests,
+      collectorCpuUsPerReq: (col1 - col0) / run.requests,
       foreignServer, foreignClient,
       foreign: Math.max(foreignServer, foreignClient),
       attempts: 1,
@@ -258,11 +302,11 @@ class Bench {
   }
 
   /** Timed windows: one, or more while other processes disturbed a pinned core; keeps the least disturbed. */
-  async measure(round: number, r: Running): Promise<Sample> {
+  async measure(round: number, r: Running, rate: number): Promise<Sample> {
     let best: Sample | null = null;
     let made = 0;
     while (made < this.o.attempts) {
-      const s = await this.window(round, r.service, r.variant, r.child, r.origin, r.stats);
+      const s = await this.window(round, r.service, r.variant, r.child, r.origin, r.stats, rate);
       made++;
       if (best === null || s.foreign < best.foreign) best = s;
       if (!(s.foreign > this.o.maxForeign)) break;
@@ -280,6 +324,12 @@ interface Running {
   stats: () => Promise<Stats>;
 }
 
+/** The open-loop rate of each service in the run. */
+function rates(record: RunRecord): string {
+  const bySvc = new Map(record.samples.map((s) => [s.service, s.rate]));
+  return [...bySvc].map(([svc, rate]) => `${svc} ${num(rate, 0)} req/s`).join(', ');
+}
+
 function render(record: RunRecord, resultsPath: string, mdPath: string): string {
   const o = record.options;
   const lines = [
@@ -289,10 +339,10 @@ function render(record: RunRecord, resultsPath: string, mdPath: string): string 
     '',
     `- Machine: ${machineLine(record.machine)}.`,
     `- Packages: ${versionsLine(record.packages)}.`,
-    `- Load: undici from a separate process, ${o.connections} keep-alive connections × ${o.pipelining} pipelined, closed loop, 127.0.0.1. Per service, ${o.rounds} rounds; each round starts a fresh process per variant in a rotated order, warms each up for ${o.warmupS} s and checks it live, then times one ${o.durationS} s window per variant, back to back (the processes not under load sit idle).`,
+    `- Load: undici from a separate process, ${o.connections} keep-alive connections × ${o.pipelining} pipelined, 127.0.0.1. Per service, ${o.rounds} rounds; each round starts a fresh process per variant in a rotated order, warms each up for ${o.warmupS} s and checks it live, then times each variant back to back (the processes not under load sit idle): one ${o.durationS} s closed-loop window (as many requests as the service can take), then one ${o.durationS} s open-loop window at a fixed rate, ${o.fixedLoad} of what a bare process served closed loop in a calibration before the rounds (${rates(record)}), latency counted from when each request fell due.`,
     `- Pinning: ${record.pinned ? 'each service on core 1 (`taskset -c 1`); load generator, collector and harness on core 0' : 'none (no taskset, or --no-pin)'}.`,
     ...(record.pinned ? [`- Disturbance: \`/proc/stat\` tells how busy each pinned core was; what our own processes did not use was other load on the machine. A timed window where that exceeded ${Math.round(o.maxForeign * 100)}% of a core was measured again, up to ${o.attempts} windows, keeping the least disturbed (the raw JSON has \`foreignServer\`, \`foreignClient\` and \`attempts\` per sample).`] : []),
-    '- Cells: median (min–max) over rounds, then **the median of per-round ratios to bare** and the median per-round difference. Server CPU is `process.cpuUsage()` read inside the service over the timed window (read over IPC, so no measurement request is counted), divided by the requests completed; it includes the agent\'s flush timer and, streaming, its encoding and socket writes. RSS is read at the end of the window. "Server core busy" is server CPU time / wall time: below ~90% the load generator, not the service, limited throughput.',
+    '- Cells: median (min–max) over rounds, then **the median of per-round ratios to bare** and the median per-round difference. Server CPU is `process.cpuUsage()` read inside the service over the timed window (read over IPC, so no measurement request is counted), divided by the requests completed; it includes the agent\'s flush timer and, streaming, its encoding and socket writes. At saturation both cores are busy and the per-request CPU of server and client rises and falls together with how many requests each wake-up finds, so a variant that is slightly slower pays again through worse batching; the fixed rate gives every variant the same arrivals, at a load like a production service\'s, and its p99 is free of coordinated omission (closed loop, p50 and p99 are mostly queueing: requests in flight / throughput). RSS is read at the end of the closed-loop window, and again without V8\'s young generation (new space), which V8 doubles once enough bytes have survived scavenges: under load a bare service does it too, seconds later, so raw RSS partly tells when that happened. "Server core busy" is server CPU time / wall time: below ~90% the load generator, not the service, limited throughput.',
     '- Every variant was checked live before its timed window (agent counters, collector `received`, spans exported, histogram count) and again after it.',
     '',
   ];
@@ -319,7 +369,8 @@ function noiseLine(rows: VariantSummary[], service: string): string {
 function printSample(s: Sample, rounds: number): void {
   const f = (v: number, d: number) => v.toFixed(d).padStart(8);
   const foreign = Number.isFinite(s.foreign) ? `  foreign ${Math.round(s.foreignServer * 100)}%/${Math.round(s.foreignClient * 100)}%` : '';
-  console.log(`round ${s.round}/${rounds}  ${s.service.padEnd(10)} ${s.variant.padEnd(21)} ${f(s.rps, 0)} req/s  p50 ${f(s.p50Ms, 2)} ms  p99 ${f(s.p99Ms, 2)} ms  ${f(s.cpuUsPerReq, 2)} µs/req  ${f(s.rssMB, 1)} MB  busy ${Math.round(s.busy * 100)}%${foreign}`);
+  console.log(`round ${s.round}/${rounds}  ${s.service.padEnd(10)} ${s.variant.padEnd(21)} ${f(s.rps, 0)} req/s  p50 ${f(s.p50Ms, 2)} ms  p99 ${f(s.p99Ms, 2)} ms  ${f(s.cpuUsPerReq, 2)} µs/req  ${f(s.rssMB, 1)} MB (young ${s.youngMB.toFixed(1)})  busy ${Math.round(s.busy * 100)}%  client ${s.clientCpuUsPerReq.toFixed(2)}+${s.collectorCpuUsPerReq.toFixed(2)} µs/req${foreign}\n` +
+    `           at ${s.rate} req/s: p50 ${f(s.rateP50Ms, 2)} ms  p99 ${f(s.rateP99Ms, 2)} ms  ${f(s.rateCpuUsPerReq, 2)} µs/req  busy ${Math.round(s.rateBusy * 100)}%${s.rateUnsent > 0 ? `  ${s.rateUnsent} unsent` : ''}`);
 }
 
 function finish(record: RunRecord, outDir: string | null): void {
@@ -372,13 +423,15 @@ async function main(): Promise<void> {
     // was started last, streaming or not); with one process per variant for the whole run,
     // that fell on one variant in every round.
     for (const service of o.services) {
+      const rate = await bench.calibrate(service);
+      console.log(`${service}: open-loop windows at ${rate} req/s (${o.fixedLoad} of bare's closed-loop throughput)`);
       for (let round = 0; round < o.rounds; round++) {
         const running: Running[] = [];
         try {
           for (const variant of rotate(o.variants, round)) running.push(await bench.startVariant(service, variant));
           for (const r of running) await bench.warm(r);
           for (const r of running) {
-            const s = await bench.measure(round + 1, r);
+            const s = await bench.measure(round + 1, r, rate);
             samples.push(s);
             printSample(s, o.rounds);
           }

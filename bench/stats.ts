@@ -11,12 +11,26 @@ export interface Sample {
   p50Ms: number;
   p99Ms: number;
   cpuUsPerReq: number;
+  /** Open loop at a fixed rate (the same for every variant of a service): CPU and latency at a load the service keeps up with. */
+  rate: number;
+  rateCpuUsPerReq: number;
+  rateP50Ms: number;
+  rateP99Ms: number;
+  rateBusy: number;
+  /** Requests that fell due but were never sent: the service fell behind the rate. */
+  rateUnsent: number;
   rssMB: number;
+  /** V8's young generation (new space) at the end of the window, and RSS without it. */
+  youngMB: number;
+  rssOutsideYoungMB: number;
   /** The main thread's V8 heap and ArrayBuffer memory at the end of the window (diagnostics for RSS). */
   heapMB: number;
   arrayBuffersMB: number;
   /** Fraction of the server core the service used during the window (1 = saturated). */
   busy: number;
+  /** CPU time per request of the load generator and of the collector (0 without one), both on the client core. */
+  clientCpuUsPerReq: number;
+  collectorCpuUsPerReq: number;
   /** Fraction of the server core / client core other processes used during the window (NaN unpinned). */
   foreignServer: number;
   foreignClient: number;
@@ -27,7 +41,7 @@ export interface Sample {
   counters: unknown;
 }
 
-export const metrics = ['rps', 'p50Ms', 'p99Ms', 'cpuUsPerReq', 'rssMB'] as const;
+export const metrics = ['rps', 'p50Ms', 'p99Ms', 'cpuUsPerReq', 'rateCpuUsPerReq', 'rateP50Ms', 'rateP99Ms', 'rssMB', 'rssOutsideYoungMB'] as const;
 export type Metric = (typeof metrics)[number];
 
 export interface Spread {

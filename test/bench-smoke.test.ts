@@ -88,7 +88,7 @@ test('bench harnesses: a quick run of each emits numbers, writes only to --out, 
   const run = JSON.parse(readFileSync(join(out, 'results', macroFile!), 'utf8')) as { samples: Array<Record<string, unknown>> };
   assert.deepEqual(run.samples.map((s) => s.variant).sort(), ['bare', 'nodeflight']);
   for (const s of run.samples) {
-    for (const k of ['rps', 'p50Ms', 'p99Ms', 'cpuUsPerReq', 'rssMB', 'requests']) positive(s[k], `${s.variant} ${k}`);
+    for (const k of ['rps', 'p50Ms', 'p99Ms', 'cpuUsPerReq', 'rate', 'rateCpuUsPerReq', 'rateP99Ms', 'rssMB', 'youngMB', 'rssOutsideYoungMB', 'requests']) positive(s[k], `${s.variant} ${k}`);
   }
   const agent = (run.samples.find((s) => s.variant === 'nodeflight')!.counters as { nodeflight: { recorded: number } }).nodeflight;
   positive(agent.recorded, 'events the agent recorded');
