@@ -99,6 +99,8 @@ async function main(): Promise<void> {
   const filters = args.cases?.split(',').map((s) => s.trim()).filter(Boolean);
   const selected = caseList.filter((c) => !filters || filters.some((f) => c.name.includes(f)));
   if (selected.length === 0) throw new Error(`--cases ${args.cases} selects nothing; cases: ${caseList.map((c) => c.name).join(', ')}`);
+  // BENCHMARKS.md holds one full run: a partial one would silently replace its table.
+  if ((selected.length < caseList.length || q) && args.out === undefined) throw new Error('a partial run (--cases, --quick) writes only where --out DIR says, not over BENCHMARKS.md');
   const taskset = args['no-pin'] ? null : tasksetPath();
   pinSelf(taskset);
   const startedAt = new Date().toISOString();

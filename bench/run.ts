@@ -410,6 +410,9 @@ async function main(): Promise<void> {
     return report(record, args.check);
   }
   const o = options();
+  // BENCHMARKS.md holds one full run: a partial one would silently replace its tables.
+  const partial = o.services.length < Object.keys(services).length || o.variants.length < Object.keys(variants).length || args.quick;
+  if (partial && o.out === null) throw new Error('a partial run (--services, --variants, --quick) writes only where --out DIR says, not over BENCHMARKS.md');
   const startedAt = new Date().toISOString();
   const bench = new Bench(o);
   const samples: Sample[] = [];

@@ -110,3 +110,14 @@ test('bench harnesses: a quick run of each emits numbers, writes only to --out, 
   assert.match(md, /\| nodeflight \| [\d,]+ /);
   assert.deepEqual(snapshot(), before, 'the smoke run touched the committed BENCHMARKS.md or bench/results');
 });
+
+test('bench harnesses: a partial run without --out is refused before it measures anything', { timeout: 30_000 }, async (t) => {
+  const before = snapshot();
+  for (const [script, args] of [['run.js', ['--quick']], ['run.js', ['--services', 'hello']], ['micro.js', ['--cases', 'encode']]] as const) {
+    const r = await runHarness(script, [...args], t);
+    assert.equal(r.code, 1, `${script} ${args.join(' ')} should fail:\n${r.stdout}\n${r.stderr}`);
+    assert.match(r.stderr, /a partial run \(.*\) writes only where --out DIR says, not over BENCHMARKS\.md/);
+    assert.ok(await groupGone(r.pgid), `${script} left processes behind`);
+  }
+  assert.deepEqual(snapshot(), before, 'a refused run touched the committed BENCHMARKS.md or bench/results');
+});
