@@ -37,3 +37,23 @@ test('a route\'s lines follow its events across scrapes; an idle route\'s stay a
     assert.equal(line(second, `${family}{${idle}`), line(first, `${family}{${idle}`));
   }
 });
+
+test('the summary\'s quantiles equal those of the route\'s merged HDR histogram (GET /v1/routes/:id)', async () => {
+  // Durations over four decades, in two batches: since start is the merge of both.
+  let seed = 7;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rows = (route: string, n: number) => Array.from({ length: n }, () => ({ route, durationMs: Math.round(10 ** (random() * 4 - 1) * 1000) / 1000 }));
+  await agent.batch(3, [...rows('/q/a', 700), ...rows('/q/b', 300)]);
+  await agent.batch(4, [...rows('/q/a', 500), ...rows('/q/b', 1)]);
+  const text = await scrape();
+  const list = (await (await fetch(`${collector.url}/v1/routes`)).json()) as { routes: Array<{ id: string; route: string }> };
+  for (const route of ['/q/a', '/q/b']) {
+    const id = list.routes.find((r) => r.route === route)!.id;
+    const detail = (await (await fetch(`${collector.url}/v1/routes/${encodeURIComponent(id)}`)).json()) as { count: number; latencyMs: Record<string, number> };
+    assert.equal(detail.count, route === '/q/a' ? 1200 : 301);
+    for (const [q, key] of [['0.5', 'p50'], ['0.9', 'p90'], ['0.99', 'p99'], ['0.999', 'p999']]) {
+      const sample = line(text, `nodeflight_http_server_request_latency_seconds{service="metrics-svc",method="GET",route="${route}",quantile="${q}"}`);
+      assert.equal(Number(sample.split(' ')[1]), Math.round(detail.latencyMs[key]! * 1000) / 1e6, `${route} quantile ${q}: ${sample}`);
+    }
+  }
+});
