@@ -78,7 +78,7 @@ export function macroTable(rows: VariantSummary[], service: string): string {
   for (const r of rows.filter((x) => x.service === service)) {
     const bare = r.variant === 'bare';
     const f = r.figures;
-    lines.push(`| ${r.variant} | ${cell(f.rps, 0, { ratio: !bare })} | ${cell(f.p50Ms, 2, { ratio: !bare })} | ${cell(f.p99Ms, 2, { ratio: !bare })} | ${cell(f.cpuUsPerReq, 2, { ratio: !bare, added: bare ? undefined : 'µs' })} | ${cell(f.rateCpuUsPerReq, 2, { ratio: !bare, added: bare ? undefined : 'µs' })} | ${cell(f.rateP50Ms, 2, { ratio: !bare })} | ${cell(f.rateP99Ms, 2, { ratio: !bare })} | ${cell(f.rssMB, 1, { added: bare ? undefined : 'MB' })} | ${cell(f.rssOutsideYoungMB, 1, { added: bare ? undefined : 'MB' })} | ${Math.round(r.busy.median * 100)}% |`);
+    lines.push(`| ${r.variant} | ${cell(f.rps, 0, { ratio: !bare })} | ${cell(f.p50Ms, 2, { ratio: !bare })} | ${cell(f.p99Ms, 2, { ratio: !bare })} | ${cell(f.cpuUsPerReq, 2, { ratio: !bare, added: bare ? undefined : 'µs' })} | ${cell(f.rateCpuUsPerReq, 2, { ratio: !bare, added: bare ? undefined : 'µs' })} | ${cell(f.rateP50Ms, 2, { ratio: !bare })} | ${cell(f.rateP99Ms, 2, { ratio: !bare })}${r.behindRate > 0 ? ` · fell behind the rate in ${r.behindRate} of ${r.rounds} rounds` : ''} | ${cell(f.rssMB, 1, { added: bare ? undefined : 'MB' })} | ${cell(f.rssOutsideYoungMB, 1, { added: bare ? undefined : 'MB' })} | ${Math.round(r.busy.median * 100)}% |`);
   }
   return lines.join('\n');
 }

@@ -1,13 +1,14 @@
 // `npm run bench`: the macro benchmark. Each service runs bare and under each variant
 // of instrumentation, in child processes pinned to core 1 (fresh ones every round), while
-// the load generator (undici, keep-alive; closed loop, then open loop at a fixed rate) runs on core 0. Timed windows of
-// the variants are interleaved in rounds with their order rotated, each variant's
-// instrumentation is checked live before it is timed (and after each window), and every
-// figure is reported as a median over rounds with its min–max and its ratio to bare in
-// the same round.
+// the load generator (undici, keep-alive; closed loop, then open loop at a fixed rate)
+// runs on core 0. Timed windows of the variants are interleaved in rounds with their
+// order rotated, each variant's instrumentation is checked live before it is timed (and
+// after each window), and every figure is reported as a median over rounds with its
+// min–max and its ratio to bare in the same round.
 //
-//   npm run bench -- [--rounds 8] [--duration 3] [--warmup 3] [--services a,b]
-//                    [--variants x,y] [--quick] [--check] [--out DIR] [--from FILE]
+//   npm run bench -- [--rounds 8] [--duration 3] [--warmup 3] [--fixed-load 0.4]
+//                    [--services a,b] [--variants x,y] [--quick] [--check] [--out DIR]
+//                    [--from FILE]
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -219,7 +220,7 @@ class Bench {
    * much the service can do), then open loop at `rate` (what a request costs, and its
    * latency, at a load the service keeps up with). At saturation the per-request CPU of
    * server and client move together with how many requests each wake-up finds (their
-   * correlation over a run's rounds was 0.7-0.8), so a variant that is a little slower
+   * correlation over a run's rounds was 0.64-0.89), so a variant that is a little slower
    * is charged again through worse batching; at a fixed rate every variant sees the
    * same arrivals.
    */

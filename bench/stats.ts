@@ -64,6 +64,8 @@ export interface VariantSummary {
   busy: Spread;
   /** Median foreign load on the pinned cores during the kept windows. */
   foreign: number;
+  /** Rounds whose open-loop window fell behind the rate (requests fell due and were never sent). */
+  behindRate: number;
   figures: Record<Metric, MetricSummary>;
 }
 
@@ -105,7 +107,7 @@ export function summarize(samples: Sample[]): VariantSummary[] {
         added: added.length > 0 ? spread(added) : null,
       };
     }
-    out.push({ service, variant, rounds: group.length, busy: spread(group.map((s) => s.busy)), foreign: median(group.map((s) => s.foreign ?? NaN)), figures });
+    out.push({ service, variant, rounds: group.length, busy: spread(group.map((s) => s.busy)), foreign: median(group.map((s) => s.foreign ?? NaN)), behindRate: group.filter((s) => s.rateUnsent > 0).length, figures });
   }
   return out;
 }
