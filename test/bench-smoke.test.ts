@@ -98,7 +98,7 @@ test('bench harnesses: a quick run of each emits numbers, writes only to --out, 
   assert.ok(await groupGone(micro.pgid), 'the micro harness left processes behind');
   const [microFile] = readdirSync(join(out, 'results')).filter((f) => f.startsWith('micro-'));
   const { results } = JSON.parse(readFileSync(join(out, 'results', microFile!), 'utf8')) as { results: Array<{ case: string; medianNs: number; minNs: number }> };
-  for (const name of ['agent-default', 'agent-path-filter', 'agent-express-route', 'encode', 'pack', 'send', 'flush', 'ingest', 'GET /v1/routes']) {
+  for (const name of ['agent-default', 'agent-path-filter', 'agent-express-route', 'node-objects', 'agent-node-objects', 'encode', 'pack', 'send', 'flush', 'ingest', 'GET /v1/routes']) {
     const r = results.find((x) => x.case === name);
     assert.ok(r, `micro case ${name} reported nothing`);
     positive(r.medianNs, `${name} median`);

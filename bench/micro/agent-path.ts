@@ -1,10 +1,14 @@
 // (a) The agent's per-request path through the real diagnostics channels Node's HTTP
 // server publishes to: `http.server.request.start` then `http.server.response.finish`,
 // each message allocated per publish as Node does, with pooled request/response objects
-// carrying what the recorder reads. Requests open and finish 32 at a time, so the
+// carrying what the recorder reads. The `node-objects` pair makes a new IncomingMessage
+// and ServerResponse per request instead, as Node's server does: the agent's share is
+// `agent-node-objects` less `node-objects` (the objects' creation and an empty subscriber). Requests open and finish 32 at a time, so the
 // in-flight table holds several at once. Every case checks that the agent recorded
 // exactly the requests published: a subscriber that is not wired fails the case.
 import dc from 'node:diagnostics_channel';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { startAgent, type Agent } from '../../agent/agent.js';
 import { readConfig } from '../../agent/config.js';
@@ -76,9 +80,37 @@ function publisher(reqs: FakeReq[], ress: FakeRes[]): (ops: number) => void {
   };
 }
 
+/**
+ * As `publisher`, with a new IncomingMessage and ServerResponse per request (a fresh
+ * object of Node's own classes, as its server makes them, instead of a pooled one).
+ */
+function nodePublisher(urlOf: (i: number) => string): (ops: number) => void {
+  const urls = Array.from({ length: POOL }, (_, i) => urlOf(i));
+  const reqs = new Array<IncomingMessage>(CONCURRENT);
+  const ress = new Array<ServerResponse & { _contentLength?: number }>(CONCURRENT);
+  let next = 0;
+  return (ops: number) => {
+    for (let done = 0; done < ops; done += CONCURRENT) {
+      for (let j = 0; j < CONCURRENT; j++) {
+        const req = new IncomingMessage(null as unknown as Socket);
+        req.url = urls[next++ & (POOL - 1)]!;
+        req.method = 'GET';
+        const res = new ServerResponse(req);
+        reqs[j] = req;
+        ress[j] = res;
+        start.publish({ request: req, response: res, socket, server });
+      }
+      for (let j = 0; j < CONCURRENT; j++) {
+        ress[j]!._contentLength = 1043;
+        finish.publish({ request: reqs[j], response: ress[j], socket, server });
+      }
+    }
+  };
+}
+
 const OPS = 320_000;
 
-async function agentCase(name: string, o: CaseOptions, env: Record<string, string>, urlOf: (i: number) => string, routed: boolean): Promise<Result> {
+async function agentCase(name: string, o: CaseOptions, env: Record<string, string>, urlOf: (i: number) => string, routed: boolean, nodeObjects = false): Promise<Result> {
   const agent: Agent = startAgent(readConfig(env));
   try {
     const { reqs, ress } = pool(urlOf);
@@ -91,7 +123,7 @@ async function agentCase(name: string, o: CaseOptions, env: Record<string, strin
     }
     const ops = Math.max(CONCURRENT, Math.round((OPS * o.scale) / CONCURRENT) * CONCURRENT);
     const before = agent.counters();
-    const rounds = await timeRounds(publisher(reqs, ress), ops, o);
+    const rounds = await timeRounds(nodeObjects ? nodePublisher(urlOf) : publisher(reqs, ress), ops, o);
     const after = agent.counters();
     const published = ops * (o.warmup + o.rounds);
     const seen = after.recorded + after.filtered - before.recorded - before.filtered;
@@ -135,6 +167,26 @@ const cases = {
       finish.unsubscribe(onMessage);
     }
   },
+
+  /** The floor of the pair below: new IncomingMessage and ServerResponse objects per request, an empty subscriber. */
+  async 'node-objects'(o: CaseOptions): Promise<Result> {
+    let calls = 0;
+    const onMessage = () => { calls++; };
+    start.subscribe(onMessage);
+    finish.subscribe(onMessage);
+    try {
+      const ops = Math.round((OPS * o.scale) / CONCURRENT) * CONCURRENT || CONCURRENT;
+      const rounds = await timeRounds(nodePublisher(mixedUrl), ops, o);
+      if (calls !== 2 * ops * (o.warmup + o.rounds)) throw new Error('node-objects: calls do not match publishes');
+      return summarizeRounds('node-objects', 'request', rounds, ops);
+    } finally {
+      start.unsubscribe(onMessage);
+      finish.unsubscribe(onMessage);
+    }
+  },
+
+  /** The agent, default settings, on Node's own request and response objects made per request. */
+  'agent-node-objects': (o: CaseOptions) => agentCase('agent-node-objects', o, {}, mixedUrl, false, true),
 
   /** The agent with its default settings (every request recorded). */
   'agent-default': (o: CaseOptions) => agentCase('agent-default', o, {}, mixedUrl, false),
