@@ -136,6 +136,23 @@ async function agentCase(name: string, o: CaseOptions, env: Record<string, strin
   }
 }
 
+/** `publish` with a subscriber that does nothing on both channels: what the agent's cases stand on. */
+async function floorCase(name: string, o: CaseOptions, publish: (ops: number) => void): Promise<Result> {
+  let calls = 0;
+  const onMessage = () => { calls++; };
+  start.subscribe(onMessage);
+  finish.subscribe(onMessage);
+  try {
+    const ops = Math.round((OPS * o.scale) / CONCURRENT) * CONCURRENT || CONCURRENT;
+    const rounds = await timeRounds(publish, ops, o);
+    if (calls !== 2 * ops * (o.warmup + o.rounds)) throw new Error(`${name}: calls do not match publishes`);
+    return summarizeRounds(name, 'request', rounds, ops);
+  } finally {
+    start.unsubscribe(onMessage);
+    finish.unsubscribe(onMessage);
+  }
+}
+
 const cases = {
   /** The floor: the two monotonic clock reads every timed request needs. */
   async clock(o: CaseOptions): Promise<Result> {
@@ -151,39 +168,13 @@ const cases = {
   },
 
   /** The channel floor: Node's message objects and dispatch to a subscriber that does nothing. */
-  async 'empty-subscriber'(o: CaseOptions): Promise<Result> {
-    let calls = 0;
-    const onMessage = () => { calls++; };
-    start.subscribe(onMessage);
-    finish.subscribe(onMessage);
-    try {
-      const { reqs, ress } = pool(mixedUrl);
-      const ops = Math.round((OPS * o.scale) / CONCURRENT) * CONCURRENT || CONCURRENT;
-      const rounds = await timeRounds(publisher(reqs, ress), ops, o);
-      if (calls !== 2 * ops * (o.warmup + o.rounds)) throw new Error('empty-subscriber: calls do not match publishes');
-      return summarizeRounds('empty-subscriber', 'request', rounds, ops);
-    } finally {
-      start.unsubscribe(onMessage);
-      finish.unsubscribe(onMessage);
-    }
+  'empty-subscriber': (o: CaseOptions) => {
+    const { reqs, ress } = pool(mixedUrl);
+    return floorCase('empty-subscriber', o, publisher(reqs, ress));
   },
 
   /** The floor of the pair below: new IncomingMessage and ServerResponse objects per request, an empty subscriber. */
-  async 'node-objects'(o: CaseOptions): Promise<Result> {
-    let calls = 0;
-    const onMessage = () => { calls++; };
-    start.subscribe(onMessage);
-    finish.subscribe(onMessage);
-    try {
-      const ops = Math.round((OPS * o.scale) / CONCURRENT) * CONCURRENT || CONCURRENT;
-      const rounds = await timeRounds(nodePublisher(mixedUrl), ops, o);
-      if (calls !== 2 * ops * (o.warmup + o.rounds)) throw new Error('node-objects: calls do not match publishes');
-      return summarizeRounds('node-objects', 'request', rounds, ops);
-    } finally {
-      start.unsubscribe(onMessage);
-      finish.unsubscribe(onMessage);
-    }
-  },
+  'node-objects': (o: CaseOptions) => floorCase('node-objects', o, nodePublisher(mixedUrl)),
 
   /** The agent, default settings, on Node's own request and response objects made per request. */
   'agent-node-objects': (o: CaseOptions) => agentCase('agent-node-objects', o, {}, mixedUrl, false, true),
