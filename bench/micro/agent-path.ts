@@ -12,7 +12,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { startAgent, type Agent } from '../../agent/agent.js';
 import { readConfig } from '../../agent/config.js';
-import { runCase, summarizeRounds, timeRounds, type CaseOptions, type Result } from './timing.js';
+import { floorCase, runCase, summarizeRounds, timeRounds, type CaseOptions, type Result } from './timing.js';
 
 const start = dc.channel('http.server.request.start');
 const finish = dc.channel('http.server.response.finish');
@@ -109,6 +109,7 @@ function nodePublisher(urlOf: (i: number) => string): (ops: number) => void {
 }
 
 const OPS = 320_000;
+const opsOf = (o: CaseOptions): number => Math.max(CONCURRENT, Math.round((OPS * o.scale) / CONCURRENT) * CONCURRENT);
 
 async function agentCase(name: string, o: CaseOptions, env: Record<string, string>, urlOf: (i: number) => string, routed: boolean, nodeObjects = false): Promise<Result> {
   const agent: Agent = startAgent(readConfig(env));
@@ -121,7 +122,7 @@ async function agentCase(name: string, o: CaseOptions, env: Record<string, strin
         r.baseUrl = i % 3 === 1 ? '/api/users' : '/api/products';
       });
     }
-    const ops = Math.max(CONCURRENT, Math.round((OPS * o.scale) / CONCURRENT) * CONCURRENT);
+    const ops = opsOf(o);
     const before = agent.counters();
     const rounds = await timeRounds(nodeObjects ? nodePublisher(urlOf) : publisher(reqs, ress), ops, o);
     const after = agent.counters();
@@ -136,22 +137,6 @@ async function agentCase(name: string, o: CaseOptions, env: Record<string, strin
   }
 }
 
-/** `publish` with a subscriber that does nothing on both channels: what the agent's cases stand on. */
-async function floorCase(name: string, o: CaseOptions, publish: (ops: number) => void): Promise<Result> {
-  let calls = 0;
-  const onMessage = () => { calls++; };
-  start.subscribe(onMessage);
-  finish.subscribe(onMessage);
-  try {
-    const ops = Math.round((OPS * o.scale) / CONCURRENT) * CONCURRENT || CONCURRENT;
-    const rounds = await timeRounds(publish, ops, o);
-    if (calls !== 2 * ops * (o.warmup + o.rounds)) throw new Error(`${name}: calls do not match publishes`);
-    return summarizeRounds(name, 'request', rounds, ops);
-  } finally {
-    start.unsubscribe(onMessage);
-    finish.unsubscribe(onMessage);
-  }
-}
 
 const cases = {
   /** The floor: the two monotonic clock reads every timed request needs. */
@@ -170,11 +155,11 @@ const cases = {
   /** The channel floor: Node's message objects and dispatch to a subscriber that does nothing. */
   'empty-subscriber': (o: CaseOptions) => {
     const { reqs, ress } = pool(mixedUrl);
-    return floorCase('empty-subscriber', o, publisher(reqs, ress));
+    return floorCase('empty-subscriber', 'request', o, opsOf(o), start, finish, publisher(reqs, ress));
   },
 
   /** The floor of the pair below: new IncomingMessage and ServerResponse objects per request, an empty subscriber. */
-  'node-objects': (o: CaseOptions) => floorCase('node-objects', o, nodePublisher(mixedUrl)),
+  'node-objects': (o: CaseOptions) => floorCase('node-objects', 'request', o, opsOf(o), start, finish, nodePublisher(mixedUrl)),
 
   /** The agent, default settings, on Node's own request and response objects made per request. */
   'agent-node-objects': (o: CaseOptions) => agentCase('agent-node-objects', o, {}, mixedUrl, false, true),

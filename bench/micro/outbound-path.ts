@@ -14,7 +14,7 @@ import dc from 'node:diagnostics_channel';
 import { disable } from '../../agent/hooks/guard.js';
 import { startStreams, type Streams } from '../../agent/streams.js';
 import { readConfig } from '../../agent/config.js';
-import { runCase, summarizeRounds, timeRounds, type CaseOptions, type Result } from './timing.js';
+import { floorCase, runCase, summarizeRounds, timeRounds, type CaseOptions, type Result } from './timing.js';
 
 const undiciCreate = dc.channel('undici:request:create');
 const undiciHeaders = dc.channel('undici:request:headers');
@@ -107,21 +107,6 @@ async function outboundCase(name: string, o: CaseOptions, publish: (ops: number)
   }
 }
 
-async function floorCase(name: string, o: CaseOptions, start: dc.Channel, end: dc.Channel, publish: (ops: number) => void): Promise<Result> {
-  let calls = 0;
-  const onMessage = (): void => { calls++; };
-  start.subscribe(onMessage);
-  end.subscribe(onMessage);
-  try {
-    const ops = opsOf(o);
-    const rounds = await timeRounds(publish, ops, o);
-    if (calls !== 2 * ops * (o.warmup + o.rounds)) throw new Error(`${name}: calls do not match publishes`);
-    return summarizeRounds(name, 'call', rounds, ops);
-  } finally {
-    start.unsubscribe(onMessage);
-    end.unsubscribe(onMessage);
-  }
-}
 
 const kSlot = Symbol('slot');
 type Tagged = { [kSlot]?: number };
@@ -211,9 +196,9 @@ async function allocCase(name: string, o: CaseOptions, observe: boolean): Promis
 }
 
 const cases = {
-  'outbound-undici-floor': (o: CaseOptions) => floorCase('outbound-undici-floor', o, undiciCreate, undiciHeaders, undiciPublisher()),
+  'outbound-undici-floor': (o: CaseOptions) => floorCase('outbound-undici-floor', 'call', o, opsOf(o), undiciCreate, undiciHeaders, undiciPublisher()),
   'outbound-undici': (o: CaseOptions) => outboundCase('outbound-undici', o, undiciPublisher()),
-  'outbound-http-floor': (o: CaseOptions) => floorCase('outbound-http-floor', o, httpStart, httpFinish, httpPublisher()),
+  'outbound-http-floor': (o: CaseOptions) => floorCase('outbound-http-floor', 'call', o, opsOf(o), httpStart, httpFinish, httpPublisher()),
   'outbound-http': (o: CaseOptions) => outboundCase('outbound-http', o, httpPublisher()),
   'outbound-symbol-correlation': (o: CaseOptions) => correlationCase(o, false),
   'outbound-weakmap-correlation': (o: CaseOptions) => correlationCase(o, true),

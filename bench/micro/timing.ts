@@ -8,6 +8,7 @@
 // shared machine another process preempting this one inflates wall time by whatever
 // ran meanwhile (a run under load average 10 read 367 ns wall for a 160 ns path), while
 // CPU time counts only this process, its GC threads included.
+import type dc from 'node:diagnostics_channel';
 
 export interface Result {
   case: string;
@@ -92,5 +93,24 @@ export async function runCase(cases: Record<string, (o: CaseOptions) => Promise<
   } catch (err) {
     process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
     process.exitCode = 1;
+  }
+}
+
+/**
+ * A floor case: `publish` (ops events a round, each a pair of messages on `start` then
+ * `end`) with a subscriber that does nothing on both, which the agent's cases stand on.
+ */
+export async function floorCase(name: string, per: string, o: CaseOptions, ops: number, start: dc.Channel, end: dc.Channel, publish: (ops: number) => void): Promise<Result> {
+  let calls = 0;
+  const onMessage = (): void => { calls++; };
+  start.subscribe(onMessage);
+  end.subscribe(onMessage);
+  try {
+    const rounds = await timeRounds(publish, ops, o);
+    if (calls !== 2 * ops * (o.warmup + o.rounds)) throw new Error(`${name}: calls do not match publishes`);
+    return summarizeRounds(name, per, rounds, ops);
+  } finally {
+    start.unsubscribe(onMessage);
+    end.unsubscribe(onMessage);
   }
 }
