@@ -64,13 +64,15 @@ test('every request becomes one event; counts, statuses and percentiles per rout
 
 test('path filter and threshold from the environment decide what is recorded; the rest is counted as filtered', async (t) => {
   const svc = await startService('http-app.mjs', {
-    env: { NODEFLIGHT_COLLECTOR: collector.url, NODEFLIGHT_SERVICE: 'e2e-filter', NODEFLIGHT_FLUSH_MS: '50', NODEFLIGHT_PATH_FILTER: '/sleep/.*', NODEFLIGHT_THRESHOLD_MS: '20' },
+    // A threshold far above the fast requests: a 1 ms request of a fresh process on a
+    // loaded machine once took over 20 ms.
+    env: { NODEFLIGHT_COLLECTOR: collector.url, NODEFLIGHT_SERVICE: 'e2e-filter', NODEFLIGHT_FLUSH_MS: '50', NODEFLIGHT_PATH_FILTER: '/sleep/.*', NODEFLIGHT_THRESHOLD_MS: '150' },
   });
   t.after(() => svc.stop());
-  const paths = ['/sleep', '/sleep/1', '/sleep/1', '/sleep/30', '/sleep/30', '/sleep/30', '/orders/1', '/orders/2', '/x/sleep/30'];
+  const paths = ['/sleep', '/sleep/1', '/sleep/1', '/sleep/300', '/sleep/300', '/sleep/300', '/orders/1', '/orders/2', '/x/sleep/300'];
   await hit(svc.url, paths, 3);
   const agent = await waitForAgent(collector.url, svc.child.pid!, (a) => a.counters.recorded + a.counters.filtered === paths.length && drained(0)(a));
-  assert.equal(agent.counters.recorded, 3, 'only /sleep/30 is both matched (whole path) and slow enough');
+  assert.equal(agent.counters.recorded, 3, 'only /sleep/300 is both matched (whole path) and slow enough');
   assert.equal(agent.counters.filtered, 6);
   const routes = await routesOf('e2e-filter');
   assert.deepEqual(routes.map((r) => [r.route, r.count]), [['/sleep/:id', 3]]);
