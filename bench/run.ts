@@ -81,7 +81,8 @@ const usage = `usage: npm run bench -- [options]
   --quick            a tiny run: the defaults above marked --quick
   --check            exit 1 when a figure misses the budget (bench/budget.ts)
   --out DIR          write DIR/BENCHMARKS.md and DIR/results/ instead of the repository's
-  --from FILE        re-render (and --check) a saved results JSON instead of running
+  --from FILE        re-render (and --check) a saved results JSON (one with the fixed-rate
+                     window, 2026-12-01 21:28 on) instead of running
   --no-pin           do not pin processes to cores with taskset
   --max-foreign F    measure a window again when other processes kept a pinned core
                      busy more than this fraction of it (default 0.15)
@@ -402,6 +403,10 @@ async function main(): Promise<void> {
   if (args.budget) return void console.log(budgetText());
   if (args.from !== undefined) {
     const record = JSON.parse(readFileSync(args.from, 'utf8')) as RunRecord;
+    // Records from before the open-loop window lack its figures: refused, not rendered as empty cells.
+    if (!Array.isArray(record.samples) || !record.samples.every((s) => Number.isFinite(s.rateCpuUsPerReq) && Number.isFinite(s.rssOutsideYoungMB))) {
+      throw new Error(`${args.from} holds no fixed-rate or young-generation figures (recorded by an older harness, or not a macro run): it cannot be rendered into today's tables`);
+    }
     record.summaries = summarize(record.samples);
     record.verdicts = checkBudget(record.summaries);
     const outDir = args.out ?? null;

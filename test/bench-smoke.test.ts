@@ -4,7 +4,7 @@
 // shared two-core machine are only checked to be finite and positive.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -111,8 +111,16 @@ test('bench harnesses: a quick run of each emits numbers, writes only to --out, 
   assert.deepEqual(snapshot(), before, 'the smoke run touched the committed BENCHMARKS.md or bench/results');
 });
 
-test('bench harnesses: a partial run without --out is refused before it measures anything', { timeout: 30_000 }, async (t) => {
+test('bench harnesses: a partial run without --out, or a record without today\'s figures, is refused before anything is written', { timeout: 30_000 }, async (t) => {
   const before = snapshot();
+  const dir = mkdtempSync(join(tmpdir(), 'nodeflight-bench-from-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const old = join(dir, 'old.json');
+  writeFileSync(old, JSON.stringify({ kind: 'nodeflight-macro-benchmark', samples: [{ round: 1, service: 'hello', variant: 'bare', rps: 1, cpuUsPerReq: 1, rssMB: 1 }] }));
+  const from = await runHarness('run.js', ['--from', old, '--out', dir], t);
+  assert.equal(from.code, 1, `--from an old record should fail:\n${from.stdout}\n${from.stderr}`);
+  assert.match(from.stderr, /holds no fixed-rate or young-generation figures/);
+  assert.deepEqual(readdirSync(dir), ['old.json'], 'a refused --from wrote something');
   for (const [script, args] of [['run.js', ['--quick']], ['run.js', ['--services', 'hello']], ['micro.js', ['--cases', 'encode']]] as const) {
     const r = await runHarness(script, [...args], t);
     assert.equal(r.code, 1, `${script} ${args.join(' ')} should fail:\n${r.stdout}\n${r.stderr}`);
