@@ -10,7 +10,8 @@ import type { ControlApi } from './control-api.js';
 import { serveDashboard } from './dashboard.js';
 import type { Ingest } from './ingest.js';
 import { LiveFeed } from './live.js';
-import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
+import { negotiate } from './exposition.js';
+import { renderMetrics } from './metrics.js';
 import { parseInteger, parseMilliseconds, parseText, parseWindow, readQuery } from './query.js';
 import { errorReply, HttpError, json, send, type Reply } from './respond.js';
 import { MAX_WINDOW_MS } from './route-stats.js';
@@ -108,11 +109,6 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
         }),
       });
     })
-    .get('/metrics', (_p, q) => {
-      readQuery(q, []);
-      const body = renderMetrics({ agg, agents, rejectedFrames: deps.ingest.rejectedFrames, now: clock(), streams: deps.streams });
-      return { status: 200, type: METRICS_CONTENT_TYPE, body };
-    })
     .get('/ingest', () => {
       throw new HttpError(426, 'this is the agents\' WebSocket endpoint; connect with a WebSocket upgrade', { upgrade: 'websocket' });
     });
@@ -122,7 +118,23 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
   const read = (path: string): string => router.match('GET', path)!.handler({}, new URLSearchParams()).body;
   const live = new LiveFeed({ snapshot: () => `{"time":${clock()},"overview":${read('/overview')},"routes":${read('/routes')},"agents":${read('/agents')}}` });
 
-  /** Returns null when the dashboard or the live feed answered itself. */
+  /** Rendered over several event-loop turns (metrics.ts), so it answers by itself. */
+  function serveMetrics(req: IncomingMessage, res: ServerResponse): void {
+    const format = negotiate(req.headers.accept);
+    renderMetrics(format, { agg, agents, rejectedFrames: deps.ingest.rejectedFrames, now: clock(), streams: deps.streams }).then(
+      (body) => {
+        if (res.destroyed) return;
+        res.writeHead(200, { 'content-type': format.contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', vary: 'Accept' });
+        res.end(body);
+      },
+      (err: unknown) => {
+        process.stderr.write(`[nodeflight] collector: ${(err as Error).stack ?? String(err)}\n`);
+        if (!res.headersSent && !res.destroyed) send(res, errorReply(500, ['internal error; the collector logged it']));
+      },
+    );
+  }
+
+  /** Returns null when the dashboard, the live feed or /metrics answered itself. */
   function handle(req: IncomingMessage, res: ServerResponse): Reply | null {
     const method = req.method ?? 'GET';
     let url: URL;
@@ -139,6 +151,11 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
     if (method === 'GET' && stripVersion(pathname) === '/live') {
       readQuery(url.searchParams, []);
       live.serve(req, res);
+      return null;
+    }
+    if ((method === 'GET' || method === 'HEAD') && stripVersion(pathname) === '/metrics') {
+      readQuery(url.searchParams, []);
+      serveMetrics(req, res);
       return null;
     }
     // Refused before anything is read; closing the connection spares reading the body.

@@ -15,6 +15,7 @@
 // ~150 µs per interval. Recording pays nothing. Counters add ~4 KB.
 import { EventFlag } from '../protocol/messages.js';
 import { Meter, TICK_MS } from './ewma.js';
+import { BucketExemplars } from './exemplars.js';
 import { addSnapshot, createHistogram, HIGHEST_TRACKABLE_US, snapshot, type Histogram } from './histogram.js';
 import { LatencySummary } from './latency-summary.js';
 
@@ -61,6 +62,8 @@ export class RouteStats {
   readonly meter = new Meter();
   /** Exact Prometheus bucket counts since start; the last one is +Inf. */
   readonly buckets = new Float64Array(NBOUNDS + 1);
+  /** The slowest recent event of each bucket. */
+  readonly exemplars = new BucketExemplars(NBOUNDS + 1);
   sumMs = 0;
 
   private readonly current: Histogram = createHistogram();
@@ -89,8 +92,11 @@ export class RouteStats {
     this.interval = this.created = intervalOf(now);
   }
 
-  /** The per-event path: no allocation, no clock read (the batch advanced the route once). */
-  record(durationMs: number, status: number, flags: number): void {
+  /**
+   * The per-event path: no allocation, no clock read (the batch advanced the route once;
+   * `now` is its arrival). `path` and `agent` are kept by reference for the exemplar.
+   */
+  record(durationMs: number, status: number, flags: number, path: string, agent: string, endMs: number, now: number): void {
     let us = Math.round(durationMs * 1000);
     if (us < 1) us = 1;
     else if (us > HIGHEST_TRACKABLE_US) us = HIGHEST_TRACKABLE_US;
@@ -103,6 +109,7 @@ export class RouteStats {
     let b = 0;
     while (b < NBOUNDS && durationMs > BOUNDS_MS[b]!) b++;
     this.buckets[b]++;
+    this.exemplars.offer(b, durationMs, endMs, path, agent, now);
   }
 
   /** Closes the interval in progress if `now` is past it; cheap when it is not. */

@@ -13,6 +13,7 @@
 import type { EventColumns } from '../protocol/messages.js';
 import { MAX_STREAM_ROWS, type BatchStreams, type OutboundColumns, type PauseColumns } from '../protocol/streams.js';
 import { Aggregator, routeId } from './aggregator.js';
+import { NativeCounts } from './native-histogram.js';
 import { Timeline } from './timeline.js';
 
 /** Pause-duration buckets: [upper bound in ms, `le` label in s]. */
@@ -30,6 +31,8 @@ export interface PauseCounts {
   buckets: Float64Array;
   count: number;
   sumMs: number;
+  /** Native histogram buckets, exact. */
+  native: NativeCounts;
 }
 
 // Outbound rows as the server-route Aggregator reads them: the origin in the route
@@ -114,13 +117,14 @@ export class StreamStore {
         else kind = OTHER;
       }
       let p = byKind.get(kind);
-      if (p === undefined) byKind.set(kind, (p = { buckets: new Float64Array(PAUSE_BOUNDS_MS.length + 1), count: 0, sumMs: 0 }));
+      if (p === undefined) byKind.set(kind, (p = { buckets: new Float64Array(PAUSE_BOUNDS_MS.length + 1), count: 0, sumMs: 0, native: new NativeCounts() }));
       const d = c.duration[k]!;
       let b = 0;
       while (b < PAUSE_BOUNDS_MS.length && d > PAUSE_BOUNDS_MS[b]!) b++;
       p.buckets[b]++;
       p.count++;
       p.sumMs += d;
+      p.native.record(d / 1000);
     }
   }
 
