@@ -124,7 +124,7 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
     renderMetrics(format, { agg, agents, rejectedFrames: deps.ingest.rejectedFrames, now: clock(), streams: deps.streams }).then(
       (body) => {
         if (res.destroyed) return;
-        res.writeHead(200, { 'content-type': format.contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', vary: 'Accept' });
+        res.writeHead(200, { 'content-type': format.contentType, 'content-length': body.length, 'cache-control': 'no-store', vary: 'Accept' });
         res.end(body);
       },
       (err: unknown) => {

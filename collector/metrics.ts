@@ -70,7 +70,7 @@ export interface MetricsSource {
 
 const one = (value: number): Array<[Labels, number]> => [[[], value]];
 
-export async function renderMetrics<P>(f: Format<P>, { agg, agents, rejectedFrames, now, streams }: MetricsSource): Promise<string | Buffer> {
+export async function renderMetrics<P>(f: Format<P>, { agg, agents, rejectedFrames, now, streams }: MetricsSource): Promise<Buffer> {
   const slicer = new Slicer();
   const routes = await renderRoutes(f, agg, now, SERVER_FAMILIES, 'route', slicer);
   const families: P[][] = SERVER_FAMILIES.map((fam, i) => f.family(f.head(fam.head), routes[i]!));
