@@ -86,8 +86,11 @@ export class Aggregator {
       for (let s = 0; s < routes.length; s++) slotOfRoute[slotRoute[s]!] = -1;
     }
     for (let i = 0; i < count; i++) {
+      const r = routes[slots[i]!]!;
       const d = duration[i]!;
-      routes[slots[i]!]!.record(d, status[i]!, flags[i]!, strings[path[i]!]!, agentId, start[i]! + d, now);
+      const b = r.record(d, status[i]!, flags[i]!);
+      // The exemplar's strings are looked up only for an event slower than the kept one.
+      if (d >= r.exemplars.floor[b]!) r.exemplars.keep(b, d, strings[path[i]!]!, agentId, start[i]! + d, now);
     }
     this.recent.append(agentId, service, events, slots, routes);
   }

@@ -93,10 +93,10 @@ export class RouteStats {
   }
 
   /**
-   * The per-event path: no allocation, no clock read (the batch advanced the route once;
-   * `now` is its arrival). `path` and `agent` are kept by reference for the exemplar.
+   * The per-event path: no allocation, no clock read (the batch advanced the route once).
+   * Returns the event's bucket, for the caller's exemplar check.
    */
-  record(durationMs: number, status: number, flags: number, path: string, agent: string, endMs: number, now: number): void {
+  record(durationMs: number, status: number, flags: number): number {
     let us = Math.round(durationMs * 1000);
     if (us < 1) us = 1;
     else if (us > HIGHEST_TRACKABLE_US) us = HIGHEST_TRACKABLE_US;
@@ -109,7 +109,7 @@ export class RouteStats {
     let b = 0;
     while (b < NBOUNDS && durationMs > BOUNDS_MS[b]!) b++;
     this.buckets[b]++;
-    this.exemplars.offer(b, durationMs, endMs, path, agent, now);
+    return b;
   }
 
   /** Closes the interval in progress if `now` is past it; cheap when it is not. */
@@ -118,6 +118,7 @@ export class RouteStats {
     if (next <= this.interval) return;
     const events = this.counts[COUNT]!;
     this.closeInterval();
+    this.exemplars.expire(now);
     this.meter.tick(events, next - this.interval - 1);
     this.interval = next;
   }

@@ -141,3 +141,29 @@ test('OpenMetrics: counter families without _total, an exemplar on each bucket t
   assert.doesNotMatch(plain, / # \{/);
   assert.doesNotMatch(plain, /# EOF/);
 });
+
+test('a bucket\'s exemplar is its slowest event until it is a minute old; then the next event of the bucket takes its place', async () => {
+  let now = Date.UTC(2026, 0, 1);
+  const c = await startCollector({ port: 0, clock: () => now });
+  const a = await AgentClient.connect(c.url);
+  try {
+    await a.handshake('age-agent', 'age');
+    const exemplar = async (): Promise<string> => {
+      const text = await (await fetch(`${c.url}/metrics`, { headers: { accept: PROM_CLASSIC } })).text();
+      return text.split('\n').find((l) => l.startsWith('nodeflight_http_server_request_duration_seconds_bucket{') && l.includes('le="0.1"'))!.split(' # ')[1]!;
+    };
+    await a.batch(1, [{ durationMs: 90, route: '/a', path: '/a/slow' }, { durationMs: 60, route: '/a', path: '/a/fast' }]);
+    assert.match(await exemplar(), /path="\/a\/slow"\} 0\.09 /);
+    now += 30_000;
+    await a.batch(2, [{ durationMs: 70, route: '/a', path: '/a/later' }]);
+    assert.match(await exemplar(), /path="\/a\/slow"\}/, 'slower and recent: it stays');
+    now += 35_000;
+    await a.batch(3, [{ durationMs: 55, route: '/a', path: '/a/new' }]);
+    assert.match(await exemplar(), /path="\/a\/new"\} 0\.055 /, 'over a minute old: the next event replaces it');
+    await a.batch(4, [{ durationMs: 80, route: '/a', path: '/a/newer' }, { durationMs: 75, route: '/a', path: '/a/x' }]);
+    assert.match(await exemplar(), /path="\/a\/newer"\} 0\.08 /);
+  } finally {
+    await a.close();
+    await c.close();
+  }
+});
