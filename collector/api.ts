@@ -5,23 +5,22 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AgentRegistry, AgentState } from './agents.js';
 import type { Aggregator } from './aggregator.js';
-import { authMessage, type TokenCheck } from './auth.js';
+import { authMessage, type TokenCheck } from './http/auth.js';
+import { MAX_BODY_BYTES } from './http/body.js';
 import type { ControlApi } from './control-api.js';
 import { serveDashboard } from './dashboard.js';
 import type { Ingest } from './ingest.js';
 import { LiveFeed } from './live.js';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
-import { parseInteger, parseMilliseconds, parseText, parseWindow, readQuery } from './query.js';
-import { errorReply, HttpError, json, send, type Reply } from './respond.js';
+import { parseInteger, parseMilliseconds, parseText, parseWindow, readQuery } from './http/query.js';
+import { errorReply, HttpError, json, send, type Reply } from './http/respond.js';
 import { MAX_WINDOW_MS } from './route-stats.js';
 import { routeDetailJson, routeJson } from './route-view.js';
-import { Router, stripVersion, type Params } from './router.js';
+import { Router, stripVersion, type Params } from './http/router.js';
 import { addStreamRoutes } from './stream-api.js';
 import type { StreamStore } from './stream-store.js';
 import { VERSION } from './version.js';
 
-/** The largest request body any endpoint accepts. */
-export const MAX_BODY_BYTES = 1024 * 1024;
 const EVENTS_LIMIT = { default: 100, max: 1000 };
 /** Methods that change nothing; any other needs the token when the collector has one. */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);

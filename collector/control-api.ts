@@ -17,12 +17,12 @@ import { pipeline } from 'node:stream/promises';
 import type { LiveSettings } from '../protocol/messages.js';
 import { defaultLiveSettings } from '../protocol/settings.js';
 import type { AgentState } from './agents.js';
-import { objectBody, readJsonBody } from './body.js';
+import { objectBody, readJsonBody } from './http/body.js';
 import { inScope, type Control } from './control.js';
-import { readQuery } from './query.js';
+import { readQuery } from './http/query.js';
 import { MAX_IN_PROGRESS, type Operation } from './recordings.js';
-import { errorReply, HttpError, json, send, type Reply } from './respond.js';
-import { Router, type Params } from './router.js';
+import { errorReply, HttpError, json, send, type Reply } from './http/respond.js';
+import { Router, type Params } from './http/router.js';
 import { LimitError, MAX_SERVICE_NAME, patchErrors, type Scope } from './settings-store.js';
 
 type Handler = (params: Params, query: URLSearchParams, req: IncomingMessage, res: ServerResponse) => Reply | null | Promise<Reply | null>;

@@ -12,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { errorReply, send } from './respond.js';
+import { errorReply, send } from './http/respond.js';
 
 /** The source folder, also shipped in the package (package.json "files"); this module runs from dist/collector/. */
 const FOLDER = fileURLToPath(new URL('../../collector/dashboard/', import.meta.url));

@@ -10,14 +10,14 @@ import type { AddressInfo, Socket } from 'node:net';
 import { AgentRegistry } from './agents.js';
 import { Aggregator } from './aggregator.js';
 import { createApi } from './api.js';
-import { createTokenCheck } from './auth.js';
+import { createTokenCheck } from './http/auth.js';
 import { resolveConfig, type ConfigOptions } from './config.js';
 import { Control } from './control.js';
 import { createControlApi } from './control-api.js';
 import { initHistograms } from './histogram.js';
 import { attachIngest } from './ingest.js';
 import { Recordings } from './recordings.js';
-import { rawErrorResponse } from './respond.js';
+import { rawErrorResponse } from './http/respond.js';
 import { SettingsStore } from './settings-store.js';
 import { StreamStore } from './stream-store.js';
 

@@ -14,11 +14,11 @@ import { CloseCode, PROTOCOL_VERSION, type BatchMessage, type CollectorMessage, 
 import { MAX_AGENT_FRAME_BYTES, validateAgentMessage } from '../protocol/validate.js';
 import { copyCounters, type AgentRegistry, type AgentState } from './agents.js';
 import type { Aggregator } from './aggregator.js';
-import { authMessage, type TokenCheck } from './auth.js';
+import { authMessage, type TokenCheck } from './http/auth.js';
 import type { IngestControl } from './control.js';
 import type { StreamStore } from './stream-store.js';
-import { rawErrorResponse } from './respond.js';
-import { stripVersion } from './router.js';
+import { rawErrorResponse } from './http/respond.js';
+import { stripVersion } from './http/router.js';
 
 /** A connection that has not said hello by then is closed. */
 const HELLO_TIMEOUT_MS = 10_000;

@@ -9,11 +9,11 @@
 import type { AgentRegistry } from './agents.js';
 import type { Aggregator } from './aggregator.js';
 import { contextOf } from './context.js';
-import { parseInteger, parseMilliseconds, parseText, parseWindow, readQuery } from './query.js';
-import { HttpError, json, type Reply } from './respond.js';
+import { parseInteger, parseMilliseconds, parseText, parseWindow, readQuery } from './http/query.js';
+import { HttpError, json, type Reply } from './http/respond.js';
 import { MAX_WINDOW_MS, type RouteStats } from './route-stats.js';
 import { routeDetailJson, routeJson } from './route-view.js';
-import type { Router, Params } from './router.js';
+import type { Router, Params } from './http/router.js';
 import type { StreamStore } from './stream-store.js';
 import type { Timeline } from './timeline.js';
 

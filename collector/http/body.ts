@@ -2,8 +2,10 @@
 // limit (a body sent without Content-Length is counted as it arrives, so the limit
 // holds either way), then parsed as JSON. Each failure is an HttpError that says why.
 import type { IncomingMessage } from 'node:http';
-import { MAX_BODY_BYTES } from './api.js';
 import { HttpError } from './respond.js';
+
+/** The largest request body any endpoint accepts. */
+export const MAX_BODY_BYTES = 1024 * 1024;
 
 /** The body as parsed JSON; `undefined` when it is empty. */
 export async function readJsonBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<unknown> {
