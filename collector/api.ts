@@ -4,7 +4,7 @@
 // what was expected.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AgentRegistry, AgentState } from './agents.js';
-import type { Aggregator } from './aggregator.js';
+import type { Aggregator } from './stats/aggregator.js';
 import { authMessage, type TokenCheck } from './http/auth.js';
 import { MAX_BODY_BYTES } from './http/body.js';
 import type { ControlApi } from './control-api.js';
@@ -14,11 +14,11 @@ import { LiveFeed } from './live.js';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
 import { parseInteger, parseMilliseconds, parseText, parseWindow, readQuery } from './http/query.js';
 import { errorReply, HttpError, json, send, type Reply } from './http/respond.js';
-import { MAX_WINDOW_MS } from './route-stats.js';
+import { MAX_WINDOW_MS } from './stats/route-stats.js';
 import { routeDetailJson, routeJson } from './route-view.js';
 import { Router, stripVersion, type Params } from './http/router.js';
-import { addStreamRoutes } from './stream-api.js';
-import type { StreamStore } from './stream-store.js';
+import { addSeriesRoutes } from './stream-api.js';
+import type { SeriesStore } from './stats/series-store.js';
 import { VERSION } from './version.js';
 
 const EVENTS_LIMIT = { default: 100, max: 1000 };
@@ -35,7 +35,7 @@ export interface ApiDeps {
   /** Settings and recordings (control-api.ts). */
   control: ControlApi;
   /** Outbound calls, runtime samples and pauses (stream-api.ts). */
-  streams?: StreamStore;
+  series?: SeriesStore;
 }
 
 type Handler = (params: Params, query: URLSearchParams) => Reply;
@@ -109,13 +109,13 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
     })
     .get('/metrics', (_p, q) => {
       readQuery(q, []);
-      const body = renderMetrics({ agg, agents, rejectedFrames: deps.ingest.rejectedFrames, now: clock(), streams: deps.streams });
+      const body = renderMetrics({ agg, agents, rejectedFrames: deps.ingest.rejectedFrames, now: clock(), series: deps.series });
       return { status: 200, type: METRICS_CONTENT_TYPE, body };
     })
     .get('/ingest', () => {
       throw new HttpError(426, 'this is the agents\' WebSocket endpoint; connect with a WebSocket upgrade', { upgrade: 'websocket' });
     });
-  if (deps.streams !== undefined) addStreamRoutes(router, { agg, agents, streams: deps.streams, clock });
+  if (deps.series !== undefined) addSeriesRoutes(router, { agg, agents, series: deps.series, clock });
 
   // The dashboard's feed: the bodies of these three reads, as they would answer now.
   const read = (path: string): string => router.match('GET', path)!.handler({}, new URLSearchParams()).body;

@@ -13,10 +13,10 @@ import { createDecoder, createEncoder } from '../protocol/codec.js';
 import { CloseCode, PROTOCOL_VERSION, type BatchMessage, type CollectorMessage, type HelloMessage } from '../protocol/messages.js';
 import { MAX_AGENT_FRAME_BYTES, validateAgentMessage } from '../protocol/validate.js';
 import { copyCounters, type AgentRegistry, type AgentState } from './agents.js';
-import type { Aggregator } from './aggregator.js';
+import type { Aggregator } from './stats/aggregator.js';
 import { authMessage, type TokenCheck } from './http/auth.js';
 import type { IngestControl } from './control.js';
-import type { StreamStore } from './stream-store.js';
+import type { SeriesStore } from './stats/series-store.js';
 import { rawErrorResponse } from './http/respond.js';
 import { stripVersion } from './http/router.js';
 
@@ -38,7 +38,7 @@ export interface IngestDeps {
   /** Settings and dumps: told of hellos, acks, dump data and closed connections. */
   control: IngestControl;
   /** Outbound calls, runtime samples and pauses that batches carry. */
-  streams?: StreamStore;
+  series?: SeriesStore;
 }
 
 export interface Ingest {
@@ -179,7 +179,7 @@ export function attachIngest(server: Server, deps: IngestDeps): Ingest {
       // A batch resent after a lost ack is acknowledged again but counted once.
       if (m.seq > agent.lastSeq) {
         deps.aggregator.recordBatch(agent.id, agent.service, m.events, now);
-        deps.streams?.record(agent.id, agent.service, m, now);
+        deps.series?.record(agent.id, agent.service, m, now);
         agent.lastSeq = m.seq;
         agent.received += m.events.count;
         deps.agents.received += m.events.count;

@@ -11,12 +11,12 @@
 // and count). The agent gauges are 2 series per service, and the registry holds at
 // most `maxAgents` (1,000) agents.
 import type { AgentRegistry } from './agents.js';
-import type { Aggregator } from './aggregator.js';
-import type { Histogram } from './histogram.js';
+import type { Aggregator } from './stats/aggregator.js';
+import type { Histogram } from './stats/histogram.js';
 import { statusCounts } from './route-view.js';
-import { BUCKETS, COUNT, type RouteStats } from './route-stats.js';
-import { renderStreamMetrics } from './stream-metrics.js';
-import type { StreamStore } from './stream-store.js';
+import { BUCKETS, COUNT, type RouteStats } from './stats/route-stats.js';
+import { renderSeriesMetrics } from './stream-metrics.js';
+import type { SeriesStore } from './stats/series-store.js';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -58,7 +58,7 @@ export interface MetricsSource {
   rejectedFrames: number;
   now: number;
   /** Outbound calls, runtime and pauses (stream-metrics.ts). */
-  streams?: StreamStore;
+  series?: SeriesStore;
 }
 
 /** One route's lines of the three request families. */
@@ -111,7 +111,7 @@ function routeLines(r: RouteStats, now: number, h: Histogram, counts: Float64Arr
   return { count, requests, durations, latencies };
 }
 
-export function renderMetrics({ agg, agents, rejectedFrames, now, streams }: MetricsSource): string {
+export function renderMetrics({ agg, agents, rejectedFrames, now, series }: MetricsSource): string {
   const requests: string[] = [];
   const durations: string[] = [];
   const latencies: string[] = [];
@@ -136,5 +136,5 @@ export function renderMetrics({ agg, agents, rejectedFrames, now, streams }: Met
     family('nodeflight_collector_frames_rejected_total', 'counter', 'Agent frames refused as malformed, out of protocol or too large.', [`nodeflight_collector_frames_rejected_total ${rejectedFrames}\n`]),
     family('nodeflight_collector_routes', 'gauge', 'Routes the collector keeps statistics for.', [`nodeflight_collector_routes ${agg.routeCount}\n`]),
     family('nodeflight_collector_route_overflow_events_total', 'counter', 'Events counted under a service\'s "other" route because the route cap was reached.', [`nodeflight_collector_route_overflow_events_total ${agg.overflowedEvents()}\n`]),
-  ].join('') + (streams === undefined ? '' : renderStreamMetrics(streams, agents, now));
+  ].join('') + (series === undefined ? '' : renderSeriesMetrics(series, agents, now));
 }

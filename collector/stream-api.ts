@@ -7,22 +7,22 @@
 //   GET /v1/events/context?service=&route=&minMs=&limit=
 //                                                 the newest request events, each with what overlapped it
 import type { AgentRegistry } from './agents.js';
-import type { Aggregator } from './aggregator.js';
-import { contextOf } from './context.js';
+import type { Aggregator } from './stats/aggregator.js';
+import { contextOf } from './stats/context.js';
 import { parseInteger, parseMilliseconds, parseText, parseWindow, readQuery } from './http/query.js';
 import { HttpError, json, type Reply } from './http/respond.js';
-import { MAX_WINDOW_MS, type RouteStats } from './route-stats.js';
+import { MAX_WINDOW_MS, type RouteStats } from './stats/route-stats.js';
 import { routeDetailJson, routeJson } from './route-view.js';
 import type { Router, Params } from './http/router.js';
-import type { StreamStore } from './stream-store.js';
-import type { Timeline } from './timeline.js';
+import type { SeriesStore } from './stats/series-store.js';
+import type { Timeline } from './stats/timeline.js';
 
 type Handler = (params: Params, query: URLSearchParams) => Reply;
 
-export interface StreamApiDeps {
+export interface SeriesApiDeps {
   agg: Aggregator;
   agents: AgentRegistry;
-  streams: StreamStore;
+  series: SeriesStore;
   clock: () => number;
 }
 
@@ -30,20 +30,20 @@ export interface StreamApiDeps {
 const MAX_SPAN_MS = 3_600_000;
 const CONTEXT_LIMIT = { default: 20, max: 200 };
 
-export function addStreamRoutes(router: Router<Handler>, deps: StreamApiDeps): void {
-  const { agg, agents, streams, clock } = deps;
-  const out = streams.outbound;
+export function addSeriesRoutes(router: Router<Handler>, deps: SeriesApiDeps): void {
+  const { agg, agents, series, clock } = deps;
+  const out = series.outbound;
 
   function outboundJson(r: RouteStats, now: number, windowMs: number | undefined) {
     const { route, status, aborted: _aborted, ...rest } = routeJson(out, r, now, windowMs);
     // Status 0 (no response) is what the server routes count as `unknown`.
     const { unknown = 0, ...classes } = status;
-    return { ...rest, origin: route, status: classes, errors: unknown, errorCodes: streams.errorsOf(r.id) };
+    return { ...rest, origin: route, status: classes, errors: unknown, errorCodes: series.errorsOf(r.id) };
   }
 
   /** The agent's time line (undefined when its streams are off or sent nothing yet) and who it is; 404 when neither side knows it. */
   function agentOf(id: string): { t: Timeline | undefined; agent: { agentId: string; service: string; connected: boolean } } {
-    const t = streams.timeline(id);
+    const t = series.timeline(id);
     const a = agents.list().find((x) => x.id === id);
     if (t === undefined && a === undefined) throw new HttpError(404, `no agent with id ${JSON.stringify(id)}`);
     return { t, agent: { agentId: id, service: a?.service ?? t!.service, connected: a !== undefined && a.link !== null } };
@@ -109,6 +109,6 @@ export function addStreamRoutes(router: Router<Handler>, deps: StreamApiDeps): v
         minMs: parseMilliseconds('minMs', f.minMs),
         limit: parseInteger('limit', f.limit, 1, CONTEXT_LIMIT.max) ?? CONTEXT_LIMIT.default,
       });
-      return json({ events: events.map((e) => ({ ...e, context: contextOf(streams.timeline(e.agentId), e.start, e.durationMs) })) });
+      return json({ events: events.map((e) => ({ ...e, context: contextOf(series.timeline(e.agentId), e.start, e.durationMs) })) });
     });
 }

@@ -9,10 +9,10 @@
 //     each; the registry holds at most `maxAgents` (1,000) agents;
 //   - pauses: per (service, kind), at most 16 kinds, 16 series each.
 import type { AgentRegistry } from './agents.js';
-import { COUNT, BUCKETS } from './route-stats.js';
+import { COUNT, BUCKETS } from './stats/route-stats.js';
 import { statusCounts } from './route-view.js';
-import { PAUSE_BUCKETS, type StreamStore } from './stream-store.js';
-import type { SampleRow } from './timeline.js';
+import { PAUSE_BUCKETS, type SeriesStore } from './stats/series-store.js';
+import type { SampleRow } from './stats/timeline.js';
 
 const escape = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 
@@ -41,8 +41,8 @@ const GAUGES: ReadonlyArray<readonly [string, string, (s: SampleRow) => number]>
   ['nodeflight_runtime_resident_memory_bytes', 'Resident set size at the last sample.', (s) => s.rssBytes],
 ];
 
-export function renderStreamMetrics(streams: StreamStore, agents: AgentRegistry, now: number): string {
-  const out = streams.outbound;
+export function renderSeriesMetrics(series: SeriesStore, agents: AgentRegistry, now: number): string {
+  const out = series.outbound;
   const requests: string[] = [];
   const durations: string[] = [];
   const errors: string[] = [];
@@ -53,14 +53,14 @@ export function renderStreamMetrics(streams: StreamStore, agents: AgentRegistry,
     const { unknown = 0, ...classes } = statusCounts(out.scratchCounts);
     for (const [cls, n] of Object.entries({ ...classes, error: unknown })) requests.push(`nodeflight_http_client_requests_total{${labels},status_class="${cls}"} ${n}\n`);
     durations.push(histogram('nodeflight_http_client_request_duration_seconds', labels, BUCKETS, r.buckets, out.scratchCounts[COUNT]!, r.sumMs / 1000));
-    for (const [code, n] of Object.entries(streams.errorsOf(r.id))) errors.push(`nodeflight_http_client_errors_total{${labels},code="${escape(code)}"} ${n}\n`);
+    for (const [code, n] of Object.entries(series.errorsOf(r.id))) errors.push(`nodeflight_http_client_errors_total{${labels},code="${escape(code)}"} ${n}\n`);
   }
 
   const connected = new Set(agents.list().filter((a) => a.link !== null).map((a) => a.id));
   const gauges: string[][] = GAUGES.map(() => []);
   const cpuUser: string[] = [];
   const cpuSystem: string[] = [];
-  for (const t of streams.allTimelines()) {
+  for (const t of series.allTimelines()) {
     const s = t.lastSample();
     if (s === null || !connected.has(t.agentId)) continue;
     const labels = `service="${escape(t.service)}",agent="${escape(t.agentId)}"`;
@@ -70,7 +70,7 @@ export function renderStreamMetrics(streams: StreamStore, agents: AgentRegistry,
   }
 
   const pauses: string[] = [];
-  for (const [service, byKind] of streams.pauseCounts) {
+  for (const [service, byKind] of series.pauseCounts) {
     for (const [kind, p] of byKind) {
       pauses.push(histogram('nodeflight_runtime_pause_duration_seconds', `service="${escape(service)}",kind="${escape(kind)}"`, PAUSE_BUCKETS, p.buckets, p.count, p.sumMs / 1000));
     }

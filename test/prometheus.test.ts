@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Histogram } from 'hdr-histogram-js';
 import { decodeHdr } from '../collector/merge.js';
-import { BUCKETS } from '../collector/route-stats.js';
+import { BUCKETS } from '../collector/stats/route-stats.js';
 import { drained, waitForAgent } from './helpers/agents.js';
 import { startCollectorProcess, type CollectorProcess } from './helpers/collector-process.js';
 import { getJson, hit } from './helpers/http.js';

@@ -7,8 +7,8 @@
 // Routes are capped: past `maxRoutes`, a service's new routes fold into one route
 // named `other` (method `*`) per service, whose count says how many events that was.
 import { createHash } from 'node:crypto';
-import { MAX_BLOCK_EVENTS } from '../protocol/validate.js';
-import type { EventColumns } from '../protocol/messages.js';
+import { MAX_BLOCK_EVENTS } from '../../protocol/validate.js';
+import type { EventColumns } from '../../protocol/messages.js';
 import { createHistogram, type Histogram } from './histogram.js';
 import { LatencySummary } from './latency-summary.js';
 import { RecentEvents } from './recent-events.js';

@@ -3,7 +3,7 @@
 // copying rows out of them: at millions of events a second nearly every row would be
 // overwritten before anyone reads it, so a batch costs O(1) here and a row is only
 // built when /v1/events asks. Holds at most `capacity` rows plus one batch's worth.
-import { EventFlag, type EventColumns } from '../protocol/messages.js';
+import { EventFlag, type EventColumns } from '../../protocol/messages.js';
 import type { RouteStats } from './route-stats.js';
 
 export interface EventRow {

@@ -10,8 +10,8 @@
 // Every memory is capped: time lines at `maxAgents` (the least recently heard-from is
 // forgotten first), outbound routes at `maxOutbound`, error codes at 32 per route,
 // pause kinds at 16, services with pause counts at `maxAgents`; past a cap, `other`.
-import type { EventColumns } from '../protocol/messages.js';
-import { MAX_STREAM_ROWS, type BatchStreams, type OutboundColumns, type PauseColumns } from '../protocol/streams.js';
+import type { EventColumns } from '../../protocol/messages.js';
+import { MAX_STREAM_ROWS, type BatchStreams, type OutboundColumns, type PauseColumns } from '../../protocol/streams.js';
 import { Aggregator, routeId } from './aggregator.js';
 import { Timeline } from './timeline.js';
 
@@ -41,7 +41,7 @@ function asEvents(c: OutboundColumns): EventColumns {
   return { count: c.count, strings: c.strings, start: c.start, duration: c.duration, method: c.method, path: c.path, route: c.origin, status: c.status, size: NO_SIZES, flags: NO_FLAGS };
 }
 
-export class StreamStore {
+export class SeriesStore {
   readonly outbound: Aggregator;
   /** Error counts by code, per outbound route id (since start). */
   private readonly errorCodes = new Map<string, Map<string, number>>();

@@ -8,7 +8,7 @@
 // Memory per agent: 1,024 samples (17 min at the default period; gauges kept as
 // float32) ~48 KB, 4,096 pauses ~52 KB, 1,024 outbound calls ~51 KB plus the strings
 // they share: about 150 KB.
-import type { OutboundColumns, PauseColumns, RuntimeColumns, StreamCounters } from '../protocol/streams.js';
+import type { OutboundColumns, PauseColumns, RuntimeColumns, StreamCounters } from '../../protocol/streams.js';
 
 export const SAMPLE_CAPACITY = 1024;
 export const PAUSE_CAPACITY = 4096;

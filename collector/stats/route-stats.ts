@@ -13,7 +13,7 @@
 // route in wasm memory that is never returned (and capped at 4 GB). /v1/routes reads
 // them encoded as they are (LatencySummary); one route's detail decodes each into wasm,
 // ~150 µs per interval. Recording pays nothing. Counters add ~4 KB.
-import { EventFlag } from '../protocol/messages.js';
+import { EventFlag } from '../../protocol/messages.js';
 import { Meter, TICK_MS } from './ewma.js';
 import { addSnapshot, createHistogram, HIGHEST_TRACKABLE_US, snapshot, type Histogram } from './histogram.js';
 import { LatencySummary } from './latency-summary.js';
