@@ -3,13 +3,13 @@
 // fitting status. Bad input is never a 500: each check throws an HttpError that says
 // what was expected.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AgentRegistry, AgentState } from './agents.js';
+import type { AgentRegistry, AgentState } from './ingest/agents.js';
 import type { Aggregator } from './stats/aggregator.js';
 import { authMessage, type TokenCheck } from './http/auth.js';
 import { MAX_BODY_BYTES } from './http/body.js';
 import type { ControlApi } from './control-api.js';
 import { serveDashboard } from './dashboard.js';
-import type { Ingest } from './ingest.js';
+import type { Ingest } from './ingest/ingest.js';
 import { LiveFeed } from './live.js';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
 import { parseInteger, parseMilliseconds, parseText, parseWindow, readQuery } from './http/query.js';

@@ -16,7 +16,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { LiveSettings } from '../protocol/messages.js';
 import { defaultLiveSettings } from '../protocol/settings.js';
-import type { AgentState } from './agents.js';
+import type { AgentState } from './ingest/agents.js';
 import { objectBody, readJsonBody } from './http/body.js';
 import { inScope, type Control } from './control.js';
 import { readQuery } from './http/query.js';

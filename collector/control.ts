@@ -8,17 +8,10 @@
 //   acknowledged  what it runs, as its hello or its last accepted settings-ack said
 //   rejected      the version it refused and why (it keeps its last good settings)
 import type { CollectorMessage, DumpDataMessage, HelloMessage, LiveSettings, SettingsAckMessage } from '../protocol/messages.js';
-import { copySettings, type AgentRegistry, type AgentState } from './agents.js';
+import { copySettings, type AgentRegistry, type AgentState } from './ingest/agents.js';
+import type { IngestControl } from './ingest/ingest.js';
 import type { Recordings } from './recordings.js';
 import type { Scope, SettingsStore } from './settings-store.js';
-
-/** What the ingest tells the control about; `link` is the connection a message came on. */
-export interface IngestControl {
-  onHello(agent: AgentState, hello: HelloMessage): void;
-  onSettingsAck(agent: AgentState, m: SettingsAckMessage): void;
-  onDumpData(agent: AgentState, link: object, m: DumpDataMessage): void;
-  onClosed(agent: AgentState, link: object): void;
-}
 
 /** Sends to an agent's open connection; returns that connection, or null when there is none. */
 export type Sender = (agent: AgentState, message: CollectorMessage) => object | null;

@@ -7,7 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { AgentRegistry } from './agents.js';
+import { AgentRegistry } from './ingest/agents.js';
 import { Aggregator } from './stats/aggregator.js';
 import { createApi } from './api.js';
 import { createTokenCheck } from './http/auth.js';
@@ -15,7 +15,7 @@ import { resolveConfig, type ConfigOptions } from './config.js';
 import { Control } from './control.js';
 import { createControlApi } from './control-api.js';
 import { initHistograms } from './stats/histogram.js';
-import { attachIngest } from './ingest.js';
+import { attachIngest } from './ingest/ingest.js';
 import { Recordings } from './recordings.js';
 import { rawErrorResponse } from './http/respond.js';
 import { SettingsStore } from './settings-store.js';

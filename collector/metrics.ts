@@ -10,7 +10,7 @@
 // route is 27 series (5 status classes, 14 buckets, sum and count; 4 quantiles, sum
 // and count). The agent gauges are 2 series per service, and the registry holds at
 // most `maxAgents` (1,000) agents.
-import type { AgentRegistry } from './agents.js';
+import type { AgentRegistry } from './ingest/agents.js';
 import type { Aggregator } from './stats/aggregator.js';
 import type { Histogram } from './stats/histogram.js';
 import { statusCounts } from './route-view.js';

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AgentIdentity, DumpDataMessage, DumpRequestMessage } from '../protocol/messages.js';
 import { RecordingWriter } from '../recording/writer.js';
-import type { AgentState } from './agents.js';
+import type { AgentState } from './ingest/agents.js';
 
 export type OperationStatus = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
 

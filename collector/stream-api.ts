@@ -6,7 +6,7 @@
 //   GET /v1/agents/:id/context?from=&to=          everything on the agent's time line in [from, to]
 //   GET /v1/events/context?service=&route=&minMs=&limit=
 //                                                 the newest request events, each with what overlapped it
-import type { AgentRegistry } from './agents.js';
+import type { AgentRegistry } from './ingest/agents.js';
 import type { Aggregator } from './stats/aggregator.js';
 import { contextOf } from './stats/context.js';
 import { parseInteger, parseMilliseconds, parseText, parseWindow, readQuery } from './http/query.js';

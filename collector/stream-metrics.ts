@@ -8,7 +8,7 @@
 //   - runtime gauges and CPU counters: per connected agent (service, agent id), 10 series
 //     each; the registry holds at most `maxAgents` (1,000) agents;
 //   - pauses: per (service, kind), at most 16 kinds, 16 series each.
-import type { AgentRegistry } from './agents.js';
+import type { AgentRegistry } from './ingest/agents.js';
 import { COUNT, BUCKETS } from './stats/route-stats.js';
 import { statusCounts } from './route-view.js';
 import { PAUSE_BUCKETS, type SeriesStore } from './stats/series-store.js';

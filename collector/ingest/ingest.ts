@@ -1,5 +1,5 @@
 // WebSocket ingest at /v1/ingest: agents stream hello, then batches (protocol/messages.ts);
-// settings-acks and dump data go to the control (control.ts), which sends through `send`.
+// settings-acks and dump data go to the control (control/control.ts), which sends through `send`.
 //
 // The token is checked on the HTTP upgrade request, before a WebSocket exists, so a
 // caller without it costs one short response. After the upgrade every frame is decoded
@@ -9,16 +9,18 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { createDecoder, createEncoder } from '../protocol/codec.js';
-import { CloseCode, PROTOCOL_VERSION, type BatchMessage, type CollectorMessage, type HelloMessage } from '../protocol/messages.js';
-import { MAX_AGENT_FRAME_BYTES, validateAgentMessage } from '../protocol/validate.js';
+import { createDecoder, createEncoder } from '../../protocol/codec.js';
+import {
+  CloseCode, PROTOCOL_VERSION, type BatchMessage, type CollectorMessage, type DumpDataMessage, type HelloMessage,
+  type SettingsAckMessage,
+} from '../../protocol/messages.js';
+import { MAX_AGENT_FRAME_BYTES, validateAgentMessage } from '../../protocol/validate.js';
 import { copyCounters, type AgentRegistry, type AgentState } from './agents.js';
-import type { Aggregator } from './stats/aggregator.js';
-import { authMessage, type TokenCheck } from './http/auth.js';
-import type { IngestControl } from './control.js';
-import type { SeriesStore } from './stats/series-store.js';
-import { rawErrorResponse } from './http/respond.js';
-import { stripVersion } from './http/router.js';
+import type { Aggregator } from '../stats/aggregator.js';
+import { authMessage, type TokenCheck } from '../http/auth.js';
+import type { SeriesStore } from '../stats/series-store.js';
+import { rawErrorResponse } from '../http/respond.js';
+import { stripVersion } from '../http/router.js';
 
 /** A connection that has not said hello by then is closed. */
 const HELLO_TIMEOUT_MS = 10_000;
@@ -29,6 +31,14 @@ const MAX_REASON_BYTES = 120;
 const CLOSE_GRACE_MS = 2_000;
 /** The WebSocket standard's close code for a server-side failure. */
 const INTERNAL_ERROR = 1011;
+
+/** What the ingest tells the control about; `link` is the connection a message came on. */
+export interface IngestControl {
+  onHello(agent: AgentState, hello: HelloMessage): void;
+  onSettingsAck(agent: AgentState, m: SettingsAckMessage): void;
+  onDumpData(agent: AgentState, link: object, m: DumpDataMessage): void;
+  onClosed(agent: AgentState, link: object): void;
+}
 
 export interface IngestDeps {
   agents: AgentRegistry;

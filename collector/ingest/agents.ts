@@ -4,8 +4,8 @@
 //
 // Bounded: at `maxAgents`, a new agent evicts the one disconnected longest ago; if all
 // are connected it is refused. Collector-wide totals survive eviction.
-import type { AgentIdentity, Counters, HelloMessage, LiveSettings } from '../protocol/messages.js';
-import { defaultLiveSettings } from '../protocol/settings.js';
+import type { AgentIdentity, Counters, HelloMessage, LiveSettings } from '../../protocol/messages.js';
+import { defaultLiveSettings } from '../../protocol/settings.js';
 
 export interface AgentState extends Omit<AgentIdentity, 'agentId'> {
   id: string;
