@@ -18,12 +18,12 @@ import type { LiveSettings } from '../protocol/messages.js';
 import { defaultLiveSettings } from '../protocol/settings.js';
 import type { AgentState } from './ingest/agents.js';
 import { objectBody, readJsonBody } from './http/body.js';
-import { inScope, type Control } from './control.js';
+import { inScope, type Control } from './control/control.js';
 import { readQuery } from './http/query.js';
-import { MAX_IN_PROGRESS, type Operation } from './recordings.js';
+import { MAX_IN_PROGRESS, type Operation } from './control/recordings.js';
 import { errorReply, HttpError, json, send, type Reply } from './http/respond.js';
 import { Router, type Params } from './http/router.js';
-import { LimitError, MAX_SERVICE_NAME, patchErrors, type Scope } from './settings-store.js';
+import { LimitError, MAX_SERVICE_NAME, patchErrors, type Scope } from './control/settings-store.js';
 
 type Handler = (params: Params, query: URLSearchParams, req: IncomingMessage, res: ServerResponse) => Reply | null | Promise<Reply | null>;
 

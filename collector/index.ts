@@ -12,13 +12,13 @@ import { Aggregator } from './stats/aggregator.js';
 import { createApi } from './api.js';
 import { createTokenCheck } from './http/auth.js';
 import { resolveConfig, type ConfigOptions } from './config.js';
-import { Control } from './control.js';
+import { Control } from './control/control.js';
 import { createControlApi } from './control-api.js';
 import { initHistograms } from './stats/histogram.js';
 import { attachIngest } from './ingest/ingest.js';
-import { Recordings } from './recordings.js';
+import { Recordings } from './control/recordings.js';
 import { rawErrorResponse } from './http/respond.js';
-import { SettingsStore } from './settings-store.js';
+import { SettingsStore } from './control/settings-store.js';
 import { SeriesStore } from './stats/series-store.js';
 
 export { ConfigError } from './config.js';

@@ -17,9 +17,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AgentIdentity, DumpDataMessage, DumpRequestMessage } from '../protocol/messages.js';
-import { RecordingWriter } from '../recording/writer.js';
-import type { AgentState } from './ingest/agents.js';
+import type { AgentIdentity, DumpDataMessage, DumpRequestMessage } from '../../protocol/messages.js';
+import { RecordingWriter } from '../../recording/writer.js';
+import type { AgentState } from '../ingest/agents.js';
 
 export type OperationStatus = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
 

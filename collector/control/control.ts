@@ -7,9 +7,9 @@
 //                 its version; sent in every welcome and pushed on every change
 //   acknowledged  what it runs, as its hello or its last accepted settings-ack said
 //   rejected      the version it refused and why (it keeps its last good settings)
-import type { CollectorMessage, DumpDataMessage, HelloMessage, LiveSettings, SettingsAckMessage } from '../protocol/messages.js';
-import { copySettings, type AgentRegistry, type AgentState } from './ingest/agents.js';
-import type { IngestControl } from './ingest/ingest.js';
+import type { CollectorMessage, DumpDataMessage, HelloMessage, LiveSettings, SettingsAckMessage } from '../../protocol/messages.js';
+import { copySettings, type AgentRegistry, type AgentState } from '../ingest/agents.js';
+import type { IngestControl } from '../ingest/ingest.js';
 import type { Recordings } from './recordings.js';
 import type { Scope, SettingsStore } from './settings-store.js';
 

@@ -20,8 +20,8 @@
 // applied in memory and pushed, so an answered PUT survives a restart.
 import { open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { LiveSettings } from '../protocol/messages.js';
-import { liveSettingKeys, settingsErrors, validateLiveValue } from '../protocol/settings.js';
+import type { LiveSettings } from '../../protocol/messages.js';
+import { liveSettingKeys, settingsErrors, validateLiveValue } from '../../protocol/settings.js';
 
 export type SettingsPatch = Partial<LiveSettings>;
 
