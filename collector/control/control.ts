@@ -1,6 +1,6 @@
 // Control of running agents: live settings pushed to them, and recordings dumped from
 // them. The ingest calls in on each hello, settings-ack, dump-data and closed
-// connection; the REST API (control-api.ts) calls in on PUTs and POSTs.
+// connection; the REST API (api/control-api.ts) calls in on PUTs and POSTs.
 //
 // Settings, per agent:
 //   requested     what the collector asks it to run (resolved in settings-store.ts), with

@@ -16,7 +16,7 @@ export interface AgentState extends Omit<AgentIdentity, 'agentId'> {
   /** What the agent runs with, as its hello or its last settings-ack said. */
   settings: LiveSettings;
   settingsVersion: number;
-  /** What the collector asks it to run (control.ts): sent in the welcome and pushed; null keeps the agent's own. */
+  /** What the collector asks it to run (control/): sent in the welcome and pushed; null keeps the agent's own. */
   requested: { settings: LiveSettings; version: number } | null;
   /** The settings its environment gave it: the fallback for each setting the API never set. */
   ownSettings: LiveSettings | null;

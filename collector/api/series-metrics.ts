@@ -1,18 +1,18 @@
 // The Prometheus series of the agents' streams, appended to GET /metrics by metrics.ts.
 // Same conventions: base units (seconds, bytes), counters end in _total, histograms have
 // fixed buckets counted exactly at ingest. Label cardinality is bounded by the caps of
-// stream-store.ts:
+// stats/series-store.ts:
 //   - outbound: per (service, method, origin), at most `maxOutbound` (2,000) routes, the
 //     rest under origin="other", method="*"; 6 status classes + 14 buckets + sum + count;
 //     errors by code, at most 32 codes per route;
 //   - runtime gauges and CPU counters: per connected agent (service, agent id), 10 series
 //     each; the registry holds at most `maxAgents` (1,000) agents;
 //   - pauses: per (service, kind), at most 16 kinds, 16 series each.
-import type { AgentRegistry } from './ingest/agents.js';
-import { COUNT, BUCKETS } from './stats/route-stats.js';
+import type { AgentRegistry } from '../ingest/agents.js';
+import { COUNT, BUCKETS } from '../stats/route-stats.js';
 import { statusCounts } from './route-view.js';
-import { PAUSE_BUCKETS, type SeriesStore } from './stats/series-store.js';
-import type { SampleRow } from './stats/timeline.js';
+import { PAUSE_BUCKETS, type SeriesStore } from '../stats/series-store.js';
+import type { SampleRow } from '../stats/timeline.js';
 
 const escape = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 

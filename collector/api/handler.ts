@@ -3,22 +3,22 @@
 // fitting status. Bad input is never a 500: each check throws an HttpError that says
 // what was expected.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AgentRegistry, AgentState } from './ingest/agents.js';
-import type { Aggregator } from './stats/aggregator.js';
-import { authMessage, type TokenCheck } from './http/auth.js';
-import { MAX_BODY_BYTES } from './http/body.js';
+import type { AgentRegistry, AgentState } from '../ingest/agents.js';
+import type { Aggregator } from '../stats/aggregator.js';
+import { authMessage, type TokenCheck } from '../http/auth.js';
+import { MAX_BODY_BYTES } from '../http/body.js';
 import type { ControlApi } from './control-api.js';
 import { serveDashboard } from './dashboard.js';
-import type { Ingest } from './ingest/ingest.js';
+import type { Ingest } from '../ingest/ingest.js';
 import { LiveFeed } from './live.js';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
-import { parseInteger, parseMilliseconds, parseText, parseWindow, readQuery } from './http/query.js';
-import { errorReply, HttpError, json, send, type Reply } from './http/respond.js';
-import { MAX_WINDOW_MS } from './stats/route-stats.js';
+import { parseInteger, parseMilliseconds, parseText, parseWindow, readQuery } from '../http/query.js';
+import { errorReply, HttpError, json, send, type Reply } from '../http/respond.js';
+import { MAX_WINDOW_MS } from '../stats/route-stats.js';
 import { routeDetailJson, routeJson } from './route-view.js';
-import { Router, stripVersion, type Params } from './http/router.js';
-import { addSeriesRoutes } from './stream-api.js';
-import type { SeriesStore } from './stats/series-store.js';
+import { Router, stripVersion, type Params } from '../http/router.js';
+import { addSeriesRoutes } from './series-api.js';
+import type { SeriesStore } from '../stats/series-store.js';
 import { VERSION } from './version.js';
 
 const EVENTS_LIMIT = { default: 100, max: 1000 };
@@ -34,7 +34,7 @@ export interface ApiDeps {
   startedAt: number;
   /** Settings and recordings (control-api.ts). */
   control: ControlApi;
-  /** Outbound calls, runtime samples and pauses (stream-api.ts). */
+  /** Outbound calls, runtime samples and pauses (series-api.ts). */
   series?: SeriesStore;
 }
 

@@ -1,10 +1,10 @@
 // The JSON form of a route, as /v1/routes and /v1/routes/:id answer it.
-import type { Aggregator } from './stats/aggregator.js';
+import type { Aggregator } from '../stats/aggregator.js';
 import {
   encodeCompressed, latencyMs, percentileDistribution, type Histogram, type LatencyMs, type PercentilePoint,
-} from './stats/histogram.js';
-import type { LatencySummary } from './stats/latency-summary.js';
-import { ABORTED, COUNT, STATUS, firstIntervalOf, type IntervalPoint, type RouteStats } from './stats/route-stats.js';
+} from '../stats/histogram.js';
+import type { LatencySummary } from '../stats/latency-summary.js';
+import { ABORTED, COUNT, STATUS, firstIntervalOf, type IntervalPoint, type RouteStats } from '../stats/route-stats.js';
 
 export interface RouteJson {
   id: string;

@@ -6,16 +6,16 @@
 //   GET /v1/agents/:id/context?from=&to=          everything on the agent's time line in [from, to]
 //   GET /v1/events/context?service=&route=&minMs=&limit=
 //                                                 the newest request events, each with what overlapped it
-import type { AgentRegistry } from './ingest/agents.js';
-import type { Aggregator } from './stats/aggregator.js';
-import { contextOf } from './stats/context.js';
-import { parseInteger, parseMilliseconds, parseText, parseWindow, readQuery } from './http/query.js';
-import { HttpError, json, type Reply } from './http/respond.js';
-import { MAX_WINDOW_MS, type RouteStats } from './stats/route-stats.js';
+import type { AgentRegistry } from '../ingest/agents.js';
+import type { Aggregator } from '../stats/aggregator.js';
+import { contextOf } from '../stats/context.js';
+import { parseInteger, parseMilliseconds, parseText, parseWindow, readQuery } from '../http/query.js';
+import { HttpError, json, type Reply } from '../http/respond.js';
+import { MAX_WINDOW_MS, type RouteStats } from '../stats/route-stats.js';
 import { routeDetailJson, routeJson } from './route-view.js';
-import type { Router, Params } from './http/router.js';
-import type { SeriesStore } from './stats/series-store.js';
-import type { Timeline } from './stats/timeline.js';
+import type { Router, Params } from '../http/router.js';
+import type { SeriesStore } from '../stats/series-store.js';
+import type { Timeline } from '../stats/timeline.js';
 
 type Handler = (params: Params, query: URLSearchParams) => Reply;
 

@@ -12,10 +12,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { errorReply, send } from './http/respond.js';
+import { errorReply, send } from '../http/respond.js';
 
-/** The source folder, also shipped in the package (package.json "files"); this module runs from dist/collector/. */
-const FOLDER = fileURLToPath(new URL('../../collector/dashboard/', import.meta.url));
+/** The source folder, also shipped in the package (package.json "files"); this module runs from dist/collector/api/. */
+const FOLDER = fileURLToPath(new URL('../../../collector/dashboard/', import.meta.url));
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

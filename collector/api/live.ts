@@ -16,7 +16,7 @@
 // an Authorization header, and the same numbers are one GET away); it carries no
 // secret and changes nothing.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HttpError } from './http/respond.js';
+import { HttpError } from '../http/respond.js';
 
 export interface LiveOptions {
   /** The JSON of one snapshot, without newlines. */

@@ -1,5 +1,5 @@
 // The REST endpoints that control agents, which read request bodies and so answer
-// asynchronously (the read-only API in api.ts answers synchronously):
+// asynchronously (the read-only API in handler.ts answers synchronously):
 //
 //   GET/PUT  /v1/settings[?service=S]     collector defaults, or one service's settings
 //   GET/PUT  /v1/agents/:id/settings      one agent's overrides and its settings state
@@ -7,23 +7,23 @@
 //   GET      /v1/recordings/:id           { status: { id }, operation? }
 //   GET      /v1/recordings/:id/file      the .nfr file
 //
-// api.ts has already checked the token (every method but GET/HEAD needs it) and a
+// handler.ts has already checked the token (every method but GET/HEAD needs it) and a
 // declared Content-Length against the body limit. A PUT is validated whole before
 // anything changes: every problem is listed in one 400.
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import type { LiveSettings } from '../protocol/messages.js';
-import { defaultLiveSettings } from '../protocol/settings.js';
-import type { AgentState } from './ingest/agents.js';
-import { objectBody, readJsonBody } from './http/body.js';
-import { inScope, type Control } from './control/control.js';
-import { readQuery } from './http/query.js';
-import { MAX_IN_PROGRESS, type Operation } from './control/recordings.js';
-import { errorReply, HttpError, json, send, type Reply } from './http/respond.js';
-import { Router, type Params } from './http/router.js';
-import { LimitError, MAX_SERVICE_NAME, patchErrors, type Scope } from './control/settings-store.js';
+import type { LiveSettings } from '../../protocol/messages.js';
+import { defaultLiveSettings } from '../../protocol/settings.js';
+import type { AgentState } from '../ingest/agents.js';
+import { objectBody, readJsonBody } from '../http/body.js';
+import { inScope, type Control } from '../control/control.js';
+import { readQuery } from '../http/query.js';
+import { MAX_IN_PROGRESS, type Operation } from '../control/recordings.js';
+import { errorReply, HttpError, json, send, type Reply } from '../http/respond.js';
+import { Router, type Params } from '../http/router.js';
+import { LimitError, MAX_SERVICE_NAME, patchErrors, type Scope } from '../control/settings-store.js';
 
 type Handler = (params: Params, query: URLSearchParams, req: IncomingMessage, res: ServerResponse) => Reply | null | Promise<Reply | null>;
 

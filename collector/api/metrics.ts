@@ -10,13 +10,13 @@
 // route is 27 series (5 status classes, 14 buckets, sum and count; 4 quantiles, sum
 // and count). The agent gauges are 2 series per service, and the registry holds at
 // most `maxAgents` (1,000) agents.
-import type { AgentRegistry } from './ingest/agents.js';
-import type { Aggregator } from './stats/aggregator.js';
-import type { Histogram } from './stats/histogram.js';
+import type { AgentRegistry } from '../ingest/agents.js';
+import type { Aggregator } from '../stats/aggregator.js';
+import type { Histogram } from '../stats/histogram.js';
 import { statusCounts } from './route-view.js';
-import { BUCKETS, COUNT, type RouteStats } from './stats/route-stats.js';
-import { renderSeriesMetrics } from './stream-metrics.js';
-import type { SeriesStore } from './stats/series-store.js';
+import { BUCKETS, COUNT, type RouteStats } from '../stats/route-stats.js';
+import { renderSeriesMetrics } from './series-metrics.js';
+import type { SeriesStore } from '../stats/series-store.js';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -57,7 +57,7 @@ export interface MetricsSource {
   agents: AgentRegistry;
   rejectedFrames: number;
   now: number;
-  /** Outbound calls, runtime and pauses (stream-metrics.ts). */
+  /** Outbound calls, runtime and pauses (series-metrics.ts). */
   series?: SeriesStore;
 }
 
