@@ -1,5 +1,5 @@
 // The collector: WebSocket ingest, per-route aggregation, REST API and /metrics on one
-// HTTP server. `nodeflight collector` runs it from the command line (cli.ts).
+// HTTP server. `nodeflight collector` runs it from the command line (cli/collector-cli.ts).
 //
 //   agents --ws /v1/ingest--> ingest --> aggregator (routes, recent events) --> api, metrics
 //                                \--> agent registry ------------------------/

@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Histogram } from 'hdr-histogram-js';
-import { decodeHdr } from '../collector/merge.js';
+import { decodeHdr } from '../cli/merge.js';
 import { BUCKETS } from '../collector/stats/route-stats.js';
 import { drained, waitForAgent } from './helpers/agents.js';
 import { startCollectorProcess, type CollectorProcess } from './helpers/collector-process.js';

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// `nodeflight <command>`: each command lives in the module of the part it drives.
+// `nodeflight <command>`: one module per command beside this one, loaded only when it runs.
 const commands: Record<string, { summary: string; load: () => Promise<{ main(argv: string[]): Promise<number> }> }> = {
-  collector: { summary: 'run a collector: nodeflight collector [--host H] [--port P] [--token T] [--data-dir DIR]', load: () => import('../collector/cli.js') },
-  print: { summary: 'print a recording\'s events: nodeflight print [--json] [--path-filter RE] [--min-ms N] FILE', load: () => import('../recording/print-cli.js') },
-  summary: { summary: 'per-route counts and percentiles of a recording: nodeflight summary FILE', load: () => import('../recording/summary-cli.js') },
-  merge: { summary: 'exact per-route percentiles over collectors: nodeflight merge [--json] [--service S] [--window 5m] URL [URL ...]', load: () => import('../collector/merge-cli.js') },
+  collector: { summary: 'run a collector: nodeflight collector [--host H] [--port P] [--token T] [--data-dir DIR]', load: () => import('./collector-cli.js') },
+  print: { summary: 'print a recording\'s events: nodeflight print [--json] [--path-filter RE] [--min-ms N] FILE', load: () => import('./print-cli.js') },
+  summary: { summary: 'per-route counts and percentiles of a recording: nodeflight summary FILE', load: () => import('./summary-cli.js') },
+  merge: { summary: 'exact per-route percentiles over collectors: nodeflight merge [--json] [--service S] [--window 5m] URL [URL ...]', load: () => import('./merge-cli.js') },
 };
 
 function usage(): string {

@@ -2,7 +2,7 @@
 // and exact percentiles over several collectors, from their HDR histograms (merge.ts).
 // A bad URL or an unreachable collector is one line on stderr and exit 1.
 import { parseArgs } from 'node:util';
-import { Output, showField } from '../recording/cli-support.js';
+import { Output, showField } from './cli-support.js';
 import { collectorBase, fetchRoutes, MergeError, mergeRoutes, type MergedRoute } from './merge.js';
 
 const USAGE = 'usage: nodeflight merge [--json] [--service S] [--window 5m] URL [URL ...]';

@@ -17,8 +17,8 @@
 import { EventFlag, type AgentIdentity, type Counters, type EventColumns } from '../protocol/messages.js';
 import { compilePathFilter, pathMatches } from '../protocol/path-filter.js';
 import { finish, Output, parseCommandLine, readRecordingFile, showField } from './cli-support.js';
-import type { RecordingHeader } from './format.js';
-import type { RecordingDamage } from './reader.js';
+import type { RecordingHeader } from '../recording/format.js';
+import type { RecordingDamage } from '../recording/reader.js';
 
 const USAGE = `usage: nodeflight print [--json] [--path-filter RE] [--min-ms N] FILE
   --json             one JSON document instead of one line per event

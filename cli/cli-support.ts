@@ -3,7 +3,7 @@
 // A user sees one line per problem, never a stack trace.
 import { once } from 'node:events';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { readRecording, RecordingDamage, type RecordingEntry } from './reader.js';
+import { readRecording, RecordingDamage, type RecordingEntry } from '../recording/reader.js';
 
 /** The parsed arguments and the one FILE, or the exit code when there is nothing to run. */
 export function parseCommandLine<T extends ParseArgsConfig & { options: { help: { type: 'boolean' } } }>(

@@ -3,8 +3,8 @@
 // The file is read as a stream; only per-agent and per-route state is kept.
 import type { AgentIdentity, Counters } from '../protocol/messages.js';
 import { finish, Output, parseCommandLine, readRecordingFile, showField } from './cli-support.js';
-import type { RecordingHeader } from './format.js';
-import { PERCENTILES, RouteTable, type RouteRow } from './route-table.js';
+import type { RecordingHeader } from '../recording/format.js';
+import { PERCENTILES, RouteTable, type RouteRow } from '../recording/route-table.js';
 
 const USAGE = 'usage: nodeflight summary FILE';
 

@@ -8,7 +8,7 @@
 // can pass the 32-bit counts each collector keeps, and a merge runs once, off any hot path.
 import * as hdr from 'hdr-histogram-js';
 import { request } from 'undici';
-import { latencyMs, type LatencyMs } from './stats/histogram.js';
+import { latencyMs, type LatencyMs } from '../collector/stats/histogram.js';
 
 const TIMEOUT_MS = 10_000;
 /** Route details fetched at once from one collector. */

@@ -1,8 +1,8 @@
 // `nodeflight collector [--host H] [--port P] [--token T] [--data-dir DIR] [...]`: prints the
 // URL it listens on as its one line of stdout, and runs until SIGINT or SIGTERM.
 import { parseArgs } from 'node:util';
-import { ConfigError, parseFlag } from './config.js';
-import { startCollector, type CollectorOptions } from './index.js';
+import { ConfigError, parseFlag } from '../collector/config.js';
+import { startCollector, type CollectorOptions } from '../collector/index.js';
 
 const USAGE = 'usage: nodeflight collector [--host 127.0.0.1] [--port 8081] [--token T] [--data-dir DIR] [--recording-timeout-ms 10000] [--recording-store-ms 300000]';
 
