@@ -27,7 +27,10 @@ const ALLOWED: Record<string, string[] | '*'> = {
   'collector/ingest': ['protocol', 'collector/stats', 'collector/http'],
   'collector/control': ['protocol', 'recording', 'collector/ingest'],
   'collector/api': ['protocol', 'collector/http', 'collector/stats', 'collector/ingest', 'collector/control'],
-  collector: ['protocol', 'recording', 'collector/http', 'collector/stats', 'collector/ingest', 'collector/control', 'collector/api'],
+  collector: [
+    'protocol', 'recording',
+    'collector/http', 'collector/stats', 'collector/ingest', 'collector/control', 'collector/api',
+  ],
   cli: ['protocol', 'recording', 'collector', 'collector/stats'],
   test: '*',
   bench: '*',
@@ -142,9 +145,15 @@ test('the graph reader finds static, re-exported, type-only and dynamic imports,
 });
 
 test('cycles() and forbidden() report what they find', () => {
-  const g: Graph = new Map([['agent/a.ts', ['collector/b.ts']], ['collector/b.ts', ['collector/c.ts']], ['collector/c.ts', ['collector/b.ts']]]);
+  const g: Graph = new Map([
+    ['agent/a.ts', ['collector/b.ts']],
+    ['collector/b.ts', ['collector/c.ts']],
+    ['collector/c.ts', ['collector/b.ts']],
+  ]);
   assert.deepEqual(cycles(g), [['collector/b.ts', 'collector/c.ts', 'collector/b.ts']]);
-  assert.deepEqual(forbidden(g, { agent: ['protocol'], collector: [] }), ['agent/a.ts -> collector/b.ts (agent may not import collector)']);
+  assert.deepEqual(forbidden(g, { agent: ['protocol'], collector: [] }), [
+    'agent/a.ts -> collector/b.ts (agent may not import collector)',
+  ]);
 });
 
 test('every relative import names a source file', () => {
