@@ -3,6 +3,7 @@
 // A bad URL or an unreachable collector is one line on stderr and exit 1.
 import { parseArgs } from 'node:util';
 import { Output, showField } from './cli-support.js';
+import { textTable } from './text-table.js';
 import { collectorBase, fetchRoutes, MergeError, mergeRoutes, type MergedRoute } from './merge.js';
 
 const USAGE = 'usage: nodeflight merge [--json] [--service S] [--window 5m] URL [URL ...]';
@@ -17,10 +18,8 @@ function table(routes: MergedRoute[], collectors: number): string {
     ...PERCENTILES.map(([, key]) => r.latencyMs[key].toFixed(3)),
     r.latencyMs.max.toFixed(3),
   ]);
-  const widths = head.map((h, c) => Math.max(h.length, ...body.map((cells) => cells[c]!.length)));
-  // Names left-aligned, numbers right-aligned.
-  const line = (cells: string[]): string => cells.map((v, c) => (c < 3 ? v.padEnd(widths[c]!) : v.padStart(widths[c]!))).join('  ').trimEnd();
-  return [`Routes over ${collectors} collector(s) (latency in ms, exact HDR merge)`, line(head), ...body.map(line), ''].join('\n');
+  const title = `Routes over ${collectors} collector(s) (latency in ms, exact HDR merge)`;
+  return [title, ...textTable(head, body, { names: 3 }), ''].join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {

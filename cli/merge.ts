@@ -9,6 +9,7 @@
 import * as hdr from 'hdr-histogram-js';
 import { request } from 'undici';
 import { latencyMs, type LatencyMs } from '../collector/stats/histogram.js';
+import type { RouteJson } from '../collector/stats/route-json.js';
 
 const TIMEOUT_MS = 10_000;
 /** Route details fetched at once from one collector. */
@@ -18,15 +19,7 @@ const CONCURRENCY = 8;
 export class MergeError extends Error {}
 
 /** What one collector's GET /v1/routes/:id says and a merge adds up. */
-interface RouteCounts {
-  id: string;
-  service: string;
-  method: string;
-  route: string;
-  count: number;
-  status: Record<string, number>;
-  aborted: number;
-}
+type RouteCounts = Pick<RouteJson, 'id' | 'service' | 'method' | 'route' | 'count' | 'status' | 'aborted'>;
 
 export interface RouteDetail extends RouteCounts {
   hdr: string;

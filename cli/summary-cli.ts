@@ -3,6 +3,7 @@
 // The file is read as a stream; only per-agent and per-route state is kept.
 import type { AgentIdentity, Counters } from '../protocol/messages.js';
 import { finish, Output, parseCommandLine, readRecordingFile, showField } from './cli-support.js';
+import { textTable } from './text-table.js';
 import type { RecordingHeader } from '../recording/format.js';
 import { PERCENTILES, RouteTable, type RouteRow } from '../recording/route-table.js';
 
@@ -40,10 +41,7 @@ function table(rows: RouteRow[]): string[] {
     ...PERCENTILES.map((p) => ms(Math.min(r.histogram.getValueAtPercentile(p) / 1000, r.maxMs))),
     ms(r.maxMs),
   ]);
-  const widths = head.map((h, c) => Math.max(h.length, ...body.map((cells) => cells[c]!.length)));
-  // Names left-aligned, numbers right-aligned.
-  const line = (cells: string[]): string => '  ' + cells.map((v, c) => (c < 3 ? v.padEnd(widths[c]!) : v.padStart(widths[c]!))).join('  ').trimEnd();
-  return [line(head), ...body.map(line)];
+  return textTable(head, body, { names: 3, indent: '  ' });
 }
 
 function render(file: string, header: RecordingHeader, agents: AgentSeen[], routes: RouteRow[], blocks: number): string {

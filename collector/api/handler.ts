@@ -14,12 +14,12 @@ import { LiveFeed } from './live.js';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
 import { parseInteger, parseMilliseconds, parseText, parseWindow, readQuery } from '../http/query.js';
 import { errorReply, HttpError, json, send, type Reply } from '../http/respond.js';
+import { PACKAGE_VERSION } from '../../protocol/version.js';
 import { MAX_WINDOW_MS } from '../stats/route-stats.js';
 import { routeDetailJson, routeJson } from './route-view.js';
 import { Router, stripVersion, type Params } from '../http/router.js';
 import { addSeriesRoutes } from './series-api.js';
 import type { SeriesStore } from '../stats/series-store.js';
-import { VERSION } from './version.js';
 
 const EVENTS_LIMIT = { default: 100, max: 1000 };
 /** Methods that change nothing; any other needs the token when the collector has one. */
@@ -71,7 +71,7 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
         connectedAgents: agents.connectedCount(),
         events: { received: agents.received, dropped: agents.droppedTotal() },
         uptimeMs: clock() - deps.startedAt,
-        version: VERSION,
+        version: PACKAGE_VERSION,
         rejectedFrames: deps.ingest.rejectedFrames,
         routes: agg.routeCount,
         routesOverflowed: agg.overflowedEvents(),

@@ -1,29 +1,9 @@
 // The JSON form of a route, as /v1/routes and /v1/routes/:id answer it.
 import type { Aggregator } from '../stats/aggregator.js';
-import {
-  encodeCompressed, latencyMs, percentileDistribution, type Histogram, type LatencyMs, type PercentilePoint,
-} from '../stats/histogram.js';
+import { encodeCompressed, latencyMs, percentileDistribution, type Histogram } from '../stats/histogram.js';
 import type { LatencySummary } from '../stats/latency-summary.js';
-import { ABORTED, COUNT, STATUS, firstIntervalOf, type IntervalPoint, type RouteStats } from '../stats/route-stats.js';
-
-export interface RouteJson {
-  id: string;
-  service: string;
-  method: string;
-  route: string;
-  count: number;
-  rate: { m1: number; m5: number; m15: number };
-  status: Record<string, number>;
-  aborted: number;
-  /** null when the route had no events in the window. */
-  latencyMs: LatencyMs | null;
-}
-
-export interface RouteDetailJson extends RouteJson {
-  histogram: PercentilePoint[];
-  hdr: string;
-  intervals: IntervalPoint[];
-}
+import { ABORTED, COUNT, STATUS, firstIntervalOf, type RouteStats } from '../stats/route-stats.js';
+import type { RouteDetailJson, RouteJson } from '../stats/route-json.js';
 
 const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
