@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // `nodeflight <command>`: one module per command beside this one, loaded only when it runs.
+import { readFileSync } from 'node:fs';
+
 const commands: Record<string, { summary: string; load: () => Promise<{ main(argv: string[]): Promise<number> }> }> = {
   collector: { summary: 'run a collector: nodeflight collector [--host H] [--port P] [--token T] [--data-dir DIR]', load: () => import('./collector-cli.js') },
   print: { summary: 'print a recording\'s events: nodeflight print [--json] [--path-filter RE] [--min-ms N] FILE', load: () => import('./print-cli.js') },
@@ -22,7 +24,24 @@ async function run(): Promise<number> {
     console.error(`nodeflight: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
     return 2;
   }
-  return (await command.load()).main(rest);
+  return (await loadCommand(name, command.load)).main(rest);
+}
+
+/**
+ * The collector's packages are optional peer dependencies, so that an app that only
+ * preloads the agent does not install them; a command that needs one says how to get it.
+ */
+async function loadCommand<T>(name: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (err) {
+    const missing = /Cannot find package '([^']+)'/.exec((err as Error).message)?.[1];
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { peerDependencies?: object };
+    const peers = Object.keys(pkg.peerDependencies ?? {});
+    if ((err as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND' || !missing || !peers.includes(missing)) throw err;
+    throw new Error(`${name} needs the package ${missing}, which an app that only runs the agent does not install; ` +
+      `install the collector's packages with: npm install ${peers.join(' ')}`);
+  }
 }
 
 run().then(
