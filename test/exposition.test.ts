@@ -8,13 +8,13 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { startCollector, type Collector } from '../collector/index.js';
-import { EXEMPLAR_LABEL_BUDGET, fitExemplarLabels, negotiate } from '../collector/exposition.js';
-import { METRICS_PROTO } from '../collector/metrics-proto.js';
-import { BUCKET_WIDTH, bucketUpper, SCHEMA } from '../collector/native-histogram.js';
+import { EXEMPLAR_LABEL_BUDGET, fitExemplarLabels, negotiate } from '../collector/api/exposition.js';
+import { METRICS_PROTO } from '../collector/api/metrics-proto.js';
+import { BUCKET_WIDTH, bucketUpper, SCHEMA } from '../collector/stats/native-histogram.js';
 import { AgentClient } from './helpers/ingest-client.js';
 import { random } from './helpers/random.js';
 
-const PROTO = fileURLToPath(new URL('../../collector/metrics.proto', import.meta.url));
+const PROTO = fileURLToPath(new URL('../../collector/api/metrics.proto', import.meta.url));
 const PROTOBUF_ACCEPT = 'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited';
 /** What Prometheus 2.42 sends, with and without --enable-feature=native-histograms. */
 const PROM_NATIVE = `${PROTOBUF_ACCEPT};q=0.7,application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2`;

@@ -18,8 +18,8 @@
 // 1 + 1/(samples - 1), nearly the same factor for both.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { BUCKETS } from '../collector/route-stats.js';
-import { BUCKET_WIDTH } from '../collector/native-histogram.js';
+import { BUCKETS } from '../collector/stats/route-stats.js';
+import { BUCKET_WIDTH } from '../collector/stats/native-histogram.js';
 import { drained, waitForAgent } from './helpers/agents.js';
 import { startCollectorProcess, type CollectorProcess } from './helpers/collector-process.js';
 import { getJson, hit } from './helpers/http.js';

@@ -1,0 +1,89 @@
+// GET /metrics, in the format the scraper asks for (exposition.ts): text 0.0.4,
+// OpenMetrics text or protobuf. Latency is exposed twice: as a histogram whose classic
+// buckets are counted exactly at ingest, each with the slowest recent request that fell
+// in it as exemplar (OpenMetrics and protobuf), and whose native buckets (protobuf only)
+// come from the HDR histograms; and as a summary whose quantiles come from the HDR
+// histograms (exact to 3 digits, but not aggregatable). Values are since start.
+//
+// Names follow Prometheus's conventions (base units: seconds; counters end in _total)
+// and `promtool check metrics` accepts the text (test/prometheus.test.ts). Label
+// cardinality is bounded by the collector's caps: at most `maxRoutes` (2,000) routes,
+// past which a service's new routes are counted under route="other", method="*". A
+// route is 27 text series (5 status classes, 14 buckets, sum and count; 4 quantiles, sum
+// and count). The agent gauges are 2 series per service, and the registry holds at
+// most `maxAgents` (1,000) agents.
+import type { AgentRegistry } from '../ingest/agents.js';
+import type { Aggregator } from '../stats/aggregator.js';
+import type { Format, Labels, MetricType } from './exposition.js';
+import { renderRoutes, scalarFamily, Slicer, type RouteFamily } from './route-metrics.js';
+import { renderSeriesFamilies } from './series-metrics.js';
+import type { SeriesStore } from '../stats/series-store.js';
+
+const SERVER_FAMILIES: RouteFamily[] = [
+  {
+    head: { name: 'nodeflight_http_server_requests_total', type: 'counter', help: 'HTTP requests served, by route and status class.' },
+    // 1xx-5xx even at zero: a counter that appears only with its first 5xx hides that
+    // first burst from rate(), since Prometheus takes a new series' first value as its
+    // starting point. `unknown` (status outside 100-599) only once it happened.
+    metrics: (f, labels, s) => Object.entries(s.classes).map(([cls, n]) => f.scalar(SERVER_FAMILIES[0]!.head, [...labels, ['status_class', cls]], n)),
+  },
+  {
+    head: {
+      name: 'nodeflight_http_server_request_duration_seconds',
+      type: 'histogram',
+      help: 'HTTP request duration: classic buckets counted exactly at ingest, native buckets (schema 7) from the HDR histograms.',
+    },
+    metrics: (f, labels, s) => [f.histogram(SERVER_FAMILIES[1]!.head, labels, s.histogram)],
+  },
+  {
+    head: { name: 'nodeflight_http_server_request_latency_seconds', type: 'summary', help: 'HTTP request duration quantiles from HDR histograms (3 significant digits), since start.' },
+    metrics: (f, labels, s) => [f.summary(SERVER_FAMILIES[2]!.head, labels, s.summary)],
+  },
+];
+
+/**
+ * Both states for every service, zeros included, so that an alert can see a service
+ * whose agents all went away. Bounded: the registry holds at most `maxAgents` agents.
+ */
+function agentSamples(agents: AgentRegistry): Array<[Labels, number]> {
+  const byService = new Map<string, [connected: number, disconnected: number]>();
+  for (const a of agents.list()) {
+    let n = byService.get(a.service);
+    if (n === undefined) byService.set(a.service, (n = [0, 0]));
+    n[a.link === null ? 1 : 0]++;
+  }
+  const samples: Array<[Labels, number]> = [];
+  for (const [service, [connected, disconnected]] of [...byService].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    samples.push([[['service', service], ['state', 'connected']], connected], [[['service', service], ['state', 'disconnected']], disconnected]);
+  }
+  return samples;
+}
+
+export interface MetricsSource {
+  agg: Aggregator;
+  agents: AgentRegistry;
+  rejectedFrames: number;
+  now: number;
+  /** Outbound calls, runtime and pauses (series-metrics.ts). */
+  series?: SeriesStore;
+}
+
+const one = (value: number): Array<[Labels, number]> => [[[], value]];
+
+export async function renderMetrics<P>(f: Format<P>, { agg, agents, rejectedFrames, now, series }: MetricsSource): Promise<Buffer> {
+  const slicer = new Slicer();
+  const routes = await renderRoutes(f, agg, now, SERVER_FAMILIES, 'route', slicer);
+  const families: P[][] = SERVER_FAMILIES.map((fam, i) => f.family(f.head(fam.head), routes[i]!));
+  const scalars: Array<[string, MetricType, string, Array<[Labels, number]>]> = [
+    ['nodeflight_collector_agents_connected', 'gauge', 'Agents connected now.', one(agents.connectedCount())],
+    ['nodeflight_collector_agents', 'gauge', 'Agents this collector knows, by service and connection state.', agentSamples(agents)],
+    ['nodeflight_collector_events_received_total', 'counter', 'Events accepted from agents (resent batches counted once).', one(agents.received)],
+    ['nodeflight_collector_events_dropped_total', 'counter', 'Events agents report lost before the collector acknowledged them.', one(agents.droppedTotal())],
+    ['nodeflight_collector_frames_rejected_total', 'counter', 'Agent frames refused as malformed, out of protocol or too large.', one(rejectedFrames)],
+    ['nodeflight_collector_routes', 'gauge', 'Routes the collector keeps statistics for.', one(agg.routeCount)],
+    ['nodeflight_collector_route_overflow_events_total', 'counter', 'Events counted under a service\'s "other" route because the route cap was reached.', one(agg.overflowedEvents())],
+  ];
+  for (const [name, type, help, samples] of scalars) families.push(scalarFamily(f, { name, type, help }, samples));
+  if (series !== undefined) families.push(...await renderSeriesFamilies(f, series, agents, now, slicer));
+  return f.body(families);
+}
