@@ -3,6 +3,7 @@
 // an agent's batch arriving then would wait), measured as the widest gap between
 // consecutive turns of a setImmediate chain running in the same process. Before each
 // GET (untimed) one more batch puts events on every route, so no route's pieces are reused.
+// The body size is reported with the timing: bytes a route costs each format.
 import { request } from 'undici';
 import { ROUTES, startBusyCollector } from './busy-routes.js';
 import { runCase, summarizeRounds, type CaseOptions, type Result } from './timing.js';
@@ -37,6 +38,7 @@ async function metricsScrape(o: CaseOptions): Promise<Result[]> {
   try {
     const results: Result[] = [];
     for (const [name, accept] of FORMATS) {
+      let size = 0;
       const once1 = async (): Promise<[number, number]> => {
         await touch();
         const t0 = process.hrtime.bigint();
@@ -50,6 +52,7 @@ async function metricsScrape(o: CaseOptions): Promise<Result[]> {
         // Wiring: every route is in the answer.
         const routes = new Set(bytes.toString('latin1').match(/resource-\d+/g)).size;
         if (routes !== ROUTES) throw new Error(`/metrics (${name}): ${routes} routes, expected ${ROUTES}`);
+        size = bytes.length;
         return [ns, block];
       };
       const first = await once1();
@@ -62,7 +65,8 @@ async function metricsScrape(o: CaseOptions): Promise<Result[]> {
         total.push(ns);
         blocks.push(block);
       }
-      results.push(summarizeRounds(`GET /metrics (${name})`, 'GET', total, 1, { routes: ROUTES }));
+      const extra = { routes: ROUTES, bytes: size, bytesPerRoute: Math.round(size / ROUTES) };
+      results.push(summarizeRounds(`GET /metrics (${name})`, 'GET', total, 1, extra));
       results.push(summarizeRounds(`GET /metrics (${name}): longest block`, 'GET', blocks, 1, { routes: ROUTES }));
     }
     return results;
