@@ -45,7 +45,7 @@ function renderOverview(o) {
 }
 
 function renderServices(routes) {
-  const select = $('service-filter');
+  const select = /** @type {HTMLSelectElement} */ ($('service-filter'));
   const services = [...new Set(routes.map((r) => r.service))].sort();
   const have = [...select.options].slice(1).map((o) => o.value);
   if (have.join('\n') === services.join('\n')) return;
@@ -102,7 +102,7 @@ function selectRoute(id) {
     chooseRuntimeAgent();
     refreshRuntime();
     refreshDetail();
-    if ($('slowest-route-only').checked) refreshSlowest();
+    if (/** @type {HTMLInputElement} */ ($('slowest-route-only')).checked) refreshSlowest();
   }
 }
 
@@ -159,7 +159,7 @@ function showToken() {
 }
 
 $('service-filter').addEventListener('change', (event) => {
-  state.service = event.target.value;
+  state.service = /** @type {HTMLSelectElement} */ (event.target).value;
   renderRoutes();
   refreshSlowest();
 });

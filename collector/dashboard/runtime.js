@@ -95,6 +95,8 @@ export class RuntimePanel {
     this.memory = new MemoryChart(memory);
     this.marks = marks;
     this.agentId = null;
+    /** @type {(() => void) | null} Set by the page: the chosen agent changed. */
+    this.onChange = null;
     select.addEventListener('change', () => {
       this.agentId = select.value || null;
       this.onChange?.();
