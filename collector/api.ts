@@ -17,6 +17,9 @@ import { MAX_WINDOW_MS } from './route-stats.js';
 import { routeDetailJson, routeJson } from './route-view.js';
 import { Router, stripVersion, type Params } from './router.js';
 import { addStreamRoutes } from './stream-api.js';
+import type { GoneAgents } from './gone-agents.js';
+import { addInflightRoutes } from './inflight-api.js';
+import type { InflightStore } from './inflight-store.js';
 import type { StreamStore } from './stream-store.js';
 import { VERSION } from './version.js';
 
@@ -37,11 +40,14 @@ export interface ApiDeps {
   control: ControlApi;
   /** Outbound calls, runtime samples and pauses (stream-api.ts). */
   streams?: StreamStore;
+  /** Requests open now (inflight-api.ts) and how gone agents ended. */
+  inflight?: InflightStore;
+  gone?: GoneAgents;
 }
 
 type Handler = (params: Params, query: URLSearchParams) => Reply;
 
-function agentJson(a: AgentState) {
+function agentJson(a: AgentState, gone: GoneAgents | undefined) {
   return {
     id: a.id,
     service: a.service,
@@ -58,6 +64,8 @@ function agentJson(a: AgentState) {
     counters: a.counters,
     received: a.received,
     lastSeq: a.lastSeq,
+    /** When and how its connection ended (gone-agents.ts); null while connected. */
+    ended: a.link === null ? gone?.get(a.id) ?? null : null,
   };
 }
 
@@ -80,8 +88,9 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
     })
     .get('/agents', (_p, q) => {
       readQuery(q, []);
+      deps.gone?.expire(clock());
       const list = agents.list().sort((a, b) => (a.service === b.service ? (a.id < b.id ? -1 : 1) : a.service < b.service ? -1 : 1));
-      return json({ agents: list.map(agentJson) });
+      return json({ agents: list.map((a) => agentJson(a, deps.gone)) });
     })
     .get('/routes', (_p, q) => {
       const { service, window } = readQuery(q, ['service', 'window']);
@@ -116,7 +125,8 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
     .get('/ingest', () => {
       throw new HttpError(426, 'this is the agents\' WebSocket endpoint; connect with a WebSocket upgrade', { upgrade: 'websocket' });
     });
-  if (deps.streams !== undefined) addStreamRoutes(router, { agg, agents, streams: deps.streams, clock });
+  if (deps.streams !== undefined) addStreamRoutes(router, { agg, agents, streams: deps.streams, clock, gone: deps.gone });
+  if (deps.inflight !== undefined && deps.gone !== undefined) addInflightRoutes(router, { agg, agents, inflight: deps.inflight, gone: deps.gone, clock });
 
   // The dashboard's feed: the bodies of these three reads, as they would answer now.
   const read = (path: string): string => router.match('GET', path)!.handler({}, new URLSearchParams()).body;

@@ -19,6 +19,8 @@ import { attachIngest } from './ingest.js';
 import { Recordings } from './recordings.js';
 import { rawErrorResponse } from './respond.js';
 import { SettingsStore } from './settings-store.js';
+import { GoneAgents } from './gone-agents.js';
+import { InflightStore } from './inflight-store.js';
 import { StreamStore } from './stream-store.js';
 
 export { ConfigError } from './config.js';
@@ -54,12 +56,19 @@ export async function startCollector(opts: CollectorOptions = {}): Promise<Colle
   const aggregator = new Aggregator(config.maxRoutes, config.maxRecentEvents);
   const streams = new StreamStore(config.maxAgents, config.maxRoutes);
   const checkToken = createTokenCheck(config.token);
+  const inflight = new InflightStore();
+  // What is kept beside the registry goes when it forgets an agent; the registry forgets gone agents past the retention.
+  agents.onForget = (id) => {
+    streams.forget(id);
+    inflight.forget(id);
+  };
+  const gone = new GoneAgents({ retentionMs: config.goneAgentMs, max: config.maxGoneAgents, forget: (id) => agents.forget(id) });
 
   const server = createServer();
   const control = new Control(agents, store, recordings);
-  const ingest = attachIngest(server, { agents, aggregator, checkToken, clock, control, streams });
+  const ingest = attachIngest(server, { agents, aggregator, checkToken, clock, control, streams, inflight, gone, heartbeatMs: config.heartbeatMs });
   control.attach((agent, message) => ingest.send(agent, message));
-  server.on('request', createApi({ agents, aggregator, ingest, checkToken, clock, startedAt: clock(), control: createControlApi(control), streams }));
+  server.on('request', createApi({ agents, aggregator, ingest, checkToken, clock, startedAt: clock(), control: createControlApi(control), streams, inflight, gone }));
   server.on('clientError', onClientError);
   try {
     await listen(server, config.port, config.host);

@@ -17,6 +17,7 @@
 //     | <--------------- dump {requestId}      |   POST /v1/recordings
 //     | -- dump-data {requestId, columns} ---> |   one block per message, the last says last: true
 
+import type { InflightSnapshot } from './inflight.js';
 import type { BatchStreams } from './streams.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -44,6 +45,8 @@ export const EventFlag = {
   aborted: 1,
   /** The path was longer than the agent keeps and was cut. */
   truncatedPath: 2,
+  /** Not finished when read (protocol/inflight.ts): the duration is the age at that time. */
+  inflight: 4,
 } as const;
 
 /** What an agent counts; recorded = sent + dropped + buffered holds at every flush. */
@@ -134,6 +137,8 @@ export interface BatchMessage extends BatchStreams {
   seq: number;
   counters: Counters;
   events: EventColumns;
+  /** Requests open now (protocol/inflight.ts), about once a second. */
+  inflight?: InflightSnapshot;
 }
 
 export interface AckMessage {
@@ -172,6 +177,8 @@ export interface DumpDataMessage {
   counters: Counters;
   events: EventColumns;
   last: boolean;
+  /** On the last block: the requests open when the dump was asked for. */
+  inflight?: InflightSnapshot;
 }
 
 export type AgentMessage = HelloMessage | BatchMessage | SettingsAckMessage | DumpDataMessage;
