@@ -1,5 +1,5 @@
 // Reads the requests open now out of the in-flight table (agent/inflight.ts), for the
-// collector (about once a second, on the flush timer), for dumps and at exit. Nothing is
+// collector (every INFLIGHT_PERIOD_MS at most, on the flush timer), for dumps and at exit. Nothing is
 // added to the request path: the start hook already keeps each open request's start
 // time, request and response in the table; this reads them on demand.
 //

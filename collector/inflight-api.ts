@@ -5,7 +5,7 @@
 //
 // Each request carries its route's p99 since start (null for a route with no finished
 // request yet) and whether it is older than that: the stuck ones. A connected agent's
-// ages are counted to now (its snapshot is at most about a second old; `asOf` says when);
+// ages are counted to now (its snapshot is a flush or two old, about 250 ms; `asOf` says when);
 // a gone agent's to its last snapshot.
 import type { AgentRegistry } from './agents.js';
 import { routeId, type Aggregator } from './aggregator.js';

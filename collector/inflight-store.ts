@@ -1,5 +1,5 @@
 // The requests open now, per agent: the latest in-flight snapshot each agent sent
-// (protocol/inflight.ts, about once a second while anything is open). Rows are copied out
+// (protocol/inflight.ts, every flush while anything is open). Rows are copied out
 // of the batch as plain values. Bounded: one snapshot of at most INFLIGHT_LIMIT rows per
 // agent the registry knows (the registry, gone-agents.ts and the agent cap forget them).
 import type { InflightSnapshot } from '../protocol/inflight.js';

@@ -8,8 +8,12 @@ import type { EventColumns } from './messages.js';
 
 /** At most this many open requests per snapshot, the oldest; `open` says how many there were. */
 export const INFLIGHT_LIMIT = 100;
-/** How often a connected agent sends its snapshot (when anything is open, or was at the last one). */
-export const INFLIGHT_PERIOD_MS = 1000;
+/**
+ * How often a connected agent sends its snapshot (when anything is open, or was at the
+ * last one): every flush at the default NODEFLIGHT_FLUSH_MS, so that a request that ended
+ * is listed for at most about this long.
+ */
+export const INFLIGHT_PERIOD_MS = 250;
 
 export interface InflightSnapshot {
   /** Wall-clock time the table was read, ms since the epoch. */

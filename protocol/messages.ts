@@ -137,7 +137,7 @@ export interface BatchMessage extends BatchStreams {
   seq: number;
   counters: Counters;
   events: EventColumns;
-  /** Requests open now (protocol/inflight.ts), about once a second. */
+  /** Requests open now (protocol/inflight.ts), at most every INFLIGHT_PERIOD_MS. */
   inflight?: InflightSnapshot;
 }
 
