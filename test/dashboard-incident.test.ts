@@ -9,7 +9,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { request } from 'undici';
 import { waitForAgent } from './helpers/agents.js';
 import { startCollectorProcess, type CollectorProcess } from './helpers/collector-process.js';
-import { hit } from './helpers/http.js';
+import { getJson, hit } from './helpers/http.js';
 import { startService, type Service } from './helpers/service-process.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -67,7 +67,8 @@ describe('dashboard in an incident, in headless Chromium', { skip, timeout: 90_0
     await page.waitForFunction(() => Number(document.getElementById('runtime-summary')!.dataset.samples) >= 3, undefined, { timeout: 20_000 });
     doomed.child.kill('SIGKILL');
     await doomed.exited;
-    const gone = await page.waitForSelector('#runtime-agent option[data-gone="reset"]', { state: 'attached', timeout: 20_000 });
+    const gone = await page.waitForSelector('#runtime-agent option[data-gone="reset"]', { state: 'attached', timeout: 20_000 })
+      .catch(async (err) => assert.fail(`${err.message}; options: ${await page.innerHTML('#runtime-agent')}; agents: ${JSON.stringify((await getJson(`${collector.url}/v1/agents`)).body)}`));
     assert.match((await gone.textContent())!, new RegExp(`incident-shop · .*:${doomed.child.pid} · gone \\(reset, \\d\\d:\\d\\d:\\d\\d\\)`));
     assert.equal(await page.$$eval('#runtime-agent option', (o) => o.length), 2, 'the connected agent and the gone one');
     await page.selectOption('#runtime-agent', await gone.getAttribute('value'));
