@@ -6,8 +6,8 @@
 // Cost: one pass over the table's slots (the abort sweep makes the same pass every
 // flush), a bounded heap of the INFLIGHT_LIMIT oldest, and route naming for those only.
 import { performance } from 'node:perf_hooks';
-import { EventFlag, type EventColumns } from '../protocol/messages.js';
-import { INFLIGHT_LIMIT, INFLIGHT_PERIOD_MS, type InflightSnapshot } from '../protocol/inflight.js';
+import { EventFlag, type EventColumns, type InflightSnapshot } from '../protocol/messages.js';
+import { INFLIGHT_LIMIT, INFLIGHT_PERIOD_MS } from '../protocol/inflight.js';
 import { errorText, warnOnce } from './log.js';
 import type { Recorder } from './recorder.js';
 import { MAX_PATH } from './ring.js';

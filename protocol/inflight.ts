@@ -2,9 +2,9 @@
 // not finished, read from its in-flight table off the request path (on the flush timer,
 // for a dump, at exit). It travels as the optional `inflight` field of a batch (an older
 // collector ignores it) and of a dump's last block, and is written to recordings as an
-// `inflight` record. Rows are EventColumns flagged EventFlag.inflight: `duration` is the
-// request's age at `time`, `status` 0 (no response yet), `size` -1.
-import type { EventColumns } from './messages.js';
+// `inflight` record (InflightSnapshot in messages.ts). Rows are EventColumns flagged
+// EventFlag.inflight: `duration` is the request's age at `time`, `status` 0 (no response
+// yet), `size` -1.
 
 /** At most this many open requests per snapshot, the oldest; `open` says how many there were. */
 export const INFLIGHT_LIMIT = 100;
@@ -14,12 +14,3 @@ export const INFLIGHT_LIMIT = 100;
  * is listed for at most about this long.
  */
 export const INFLIGHT_PERIOD_MS = 250;
-
-export interface InflightSnapshot {
-  /** Wall-clock time the table was read, ms since the epoch. */
-  time: number;
-  /** Requests open at `time`, listed or not. */
-  open: number;
-  /** The oldest open requests, oldest first, at most INFLIGHT_LIMIT. */
-  events: EventColumns;
-}

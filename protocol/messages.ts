@@ -17,7 +17,6 @@
 //     | <--------------- dump {requestId}      |   POST /v1/recordings
 //     | -- dump-data {requestId, columns} ---> |   one block per message, the last says last: true
 
-import type { InflightSnapshot } from './inflight.js';
 import type { BatchStreams } from './streams.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -94,6 +93,16 @@ export interface EventColumns {
   /** Response body size in bytes, -1 when unknown (streamed without Content-Length). */
   size: Float64Array;
   flags: Uint8Array;
+}
+
+/** Requests open now (protocol/inflight.ts). */
+export interface InflightSnapshot {
+  /** Wall-clock time the table was read, ms since the epoch. */
+  time: number;
+  /** Requests open at `time`, listed or not. */
+  open: number;
+  /** The oldest open requests, oldest first, at most INFLIGHT_LIMIT. */
+  events: EventColumns;
 }
 
 export interface AgentIdentity {

@@ -29,8 +29,7 @@
 //   can be added without a version bump; a change to an existing record bumps `version`.
 // - A file cut anywhere is readable up to the last whole record, which is what a
 //   process killed while dumping leaves behind.
-import type { AgentIdentity, Counters, EventColumns } from '../protocol/messages.js';
-import type { InflightSnapshot } from '../protocol/inflight.js';
+import type { AgentIdentity, Counters, EventColumns, InflightSnapshot } from '../protocol/messages.js';
 import { validateColumns, validateCounters, validateIdentity, validateInflight } from '../protocol/validate.js';
 
 function prefixed(prefix: string, e: string | null): string | null {

@@ -7,8 +7,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Packr } from 'msgpackr';
 import { createEncoder } from '../protocol/codec.js';
-import type { InflightSnapshot } from '../protocol/inflight.js';
-import type { AgentIdentity, Counters, EventColumns } from '../protocol/messages.js';
+import type { AgentIdentity, Counters, EventColumns, InflightSnapshot } from '../protocol/messages.js';
 import {
   checkRecord, headerError, RECORDING_FORMAT, RECORDING_VERSION, MAX_RECORD_BYTES,
   type AgentRecord, type EventsRecord, type InflightRecord, type RecordingHeader, type RecordingSource,
