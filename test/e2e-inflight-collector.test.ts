@@ -119,14 +119,14 @@ test('POST /v1/recordings writes the open requests as inflight records, with the
   try {
     const path = join(dir, 'rec.nfr');
     writeFileSync(path, Buffer.from(await file.body.arrayBuffer()));
-    const print = spawnSync(process.execPath, ['dist/bin/nodeflight.js', 'print', '--json', path], { cwd: repoRoot, encoding: 'utf8' });
+    const print = spawnSync(process.execPath, ['dist/cli/nodeflight.js', 'print', '--json', path], { cwd: repoRoot, encoding: 'utf8' });
     assert.equal(print.status, 0, print.stderr);
     const events = JSON.parse(print.stdout).events as Array<{ path: string; inflight: boolean; durationMs: number; status: number | null }>;
     const open = events.filter((e) => e.inflight);
     assert.deepEqual(open.map((e) => e.path), ['/sleep/60000', '/hang']);
     assert.ok(open.every((e) => e.status === null && e.durationMs > 100), JSON.stringify(open));
     assert.equal(events.filter((e) => !e.inflight && e.path === '/sleep/1').length, 20);
-    const text = spawnSync(process.execPath, ['dist/bin/nodeflight.js', 'print', path], { cwd: repoRoot, encoding: 'utf8' });
+    const text = spawnSync(process.execPath, ['dist/cli/nodeflight.js', 'print', path], { cwd: repoRoot, encoding: 'utf8' });
     assert.match(text.stdout, /GET \/sleep\/60000 \/sleep\/:id - \d+\.\d{3}ms - inflight\n/);
   } finally {
     rmSync(dir, { recursive: true, force: true });

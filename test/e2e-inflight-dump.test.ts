@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { request } from 'undici';
-import { repoRoot, startService, type Service } from './helpers/service-process.js';
+import { repoRoot, startService, waitFor, type Service } from './helpers/service-process.js';
 
 interface PrintedEvent { path: string; route: string; status: number | null; durationMs: number; inflight: boolean; startMs: number }
 
 function printJson(file: string): { events: PrintedEvent[] } {
-  const print = spawnSync(process.execPath, ['dist/bin/nodeflight.js', 'print', '--json', file], { cwd: repoRoot, encoding: 'utf8' });
+  const print = spawnSync(process.execPath, ['dist/cli/nodeflight.js', 'print', '--json', file], { cwd: repoRoot, encoding: 'utf8' });
   assert.equal(print.status, 0, print.stderr);
   return JSON.parse(print.stdout);
 }
@@ -67,7 +67,7 @@ test('an uncaught exception writes the exit dump with the requests in flight; ex
   for (const e of open.slice(0, 2)) assert.ok(e.durationMs >= 250 && e.durationMs <= crashedAt - sentAt, `age ${e.durationMs}`);
   assert.ok(open[2]!.durationMs < open[1]!.durationMs);
 
-  const summary = spawnSync(process.execPath, ['dist/bin/nodeflight.js', 'summary', file], { cwd: repoRoot, encoding: 'utf8' });
+  const summary = spawnSync(process.execPath, ['dist/cli/nodeflight.js', 'summary', file], { cwd: repoRoot, encoding: 'utf8' });
   assert.equal(summary.status, 0, summary.stderr);
   assert.match(summary.stdout, /in flight {2}3 requests had not finished/);
   assert.match(summary.stdout, /3 open at .*\n +\d+\.\d{3} {2}GET \/hang\/a \(\/hang\/a\)/);
@@ -107,6 +107,22 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     assert.deepEqual(printJson(file).events.filter((e) => e.inflight).map((e) => e.path), ['/hang/x']);
   });
 }
+
+test('a NODEFLIGHT_DUMP_SIGNAL dump lists the requests open then, with their ages; the service goes on', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'nodeflight-inflight-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const svc = await startService('http-app.mjs', { env: { NODEFLIGHT_DUMP_SIGNAL: 'SIGUSR2', NODEFLIGHT_DUMP: join(dir, 'exit.nfr') } });
+  t.after(() => svc.stop());
+  await request(svc.url + '/orders/1').then((r) => r.body.dump());
+  await hang(svc, ['/hang/s']);
+  svc.child.kill('SIGUSR2');
+  const wrote = /^\[nodeflight\] SIGUSR2: wrote the recording to (\S+\.nfr)$/m;
+  const file = await waitFor(() => wrote.exec(svc.stderr())?.[1], 5000, () => `no dump; stderr: ${svc.stderr()}`, svc.exited);
+  const { events } = printJson(file);
+  assert.deepEqual(events.map((e) => [e.path, e.inflight]), [['/orders/1', false], ['/hang/s', true]], JSON.stringify(events));
+  assert.ok(events[1]!.durationMs >= 250, `age ${events[1]!.durationMs}`);
+  assert.equal((await request(svc.url + '/orders/2')).statusCode, 200, 'the service is still up');
+});
 
 test('without NODEFLIGHT_DUMP the agent installs no SIGTERM listener: the signal kills as before', async () => {
   const svc = await startService('http-app.mjs', { env: {} });
