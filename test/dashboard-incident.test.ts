@@ -3,25 +3,22 @@
 // SIGKILLed, and the gone agent stays selectable in the runtime panel, marked with how
 // it ended, its samples and the request it had open.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { request } from 'undici';
 import { waitForAgent } from './helpers/agents.js';
+import { chromiumSkip, openPage } from './helpers/chromium.js';
 import { startCollectorProcess, type CollectorProcess } from './helpers/collector-process.js';
 import { getJson, hit } from './helpers/http.js';
 import { startService, type Service } from './helpers/service-process.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing: install Debian's chromium package (.ci/run does) to run the dashboard test`;
-
-describe('dashboard in an incident, in headless Chromium', { skip, timeout: 90_000 }, () => {
+describe('dashboard in an incident, in headless Chromium', { skip: chromiumSkip, timeout: 90_000 }, () => {
   let collector: CollectorProcess;
   let doomed: Service;
   let survivor: Service;
   let browser: Browser;
   let page: Page;
-  const errors: string[] = [];
+  let errors: string[] = [];
   const env = (collector: string) => ({ NODEFLIGHT_COLLECTOR: collector, NODEFLIGHT_FLUSH_MS: '100', NODEFLIGHT_RUNTIME_PERIOD_MS: '250', NODEFLIGHT_SERVICE: 'incident-shop' });
 
   before(async () => {
@@ -29,10 +26,7 @@ describe('dashboard in an incident, in headless Chromium', { skip, timeout: 90_0
     doomed = await startService('http-app.mjs', { env: env(collector.url) });
     survivor = await startService('http-app.mjs', { env: env(collector.url) });
     await waitForAgent(collector.url, survivor.child.pid!, (a) => a.connected);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
-    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-    page.on('pageerror', (e) => errors.push(`uncaught: ${e.message}`));
+    ({ browser, page, errors } = await openPage());
   });
 
   after(async () => {
