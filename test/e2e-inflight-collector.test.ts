@@ -30,6 +30,16 @@ function open(svc: Service, path: string): void {
   request(svc.url + path, { signal: ac.signal, headersTimeout: 120_000, bodyTimeout: 120_000 }).then((r) => r.body.dump(), () => undefined);
 }
 
+/** The in-flight gauges of GET /metrics, per service: [open, oldest age in seconds]. */
+async function inflightGauges(): Promise<Record<string, [number, number]>> {
+  const text = await (await request(`${collector.url}/metrics`)).body.text();
+  const out: Record<string, [number, number]> = {};
+  for (const m of text.matchAll(/^nodeflight_http_server_(requests_in_flight|oldest_request_in_flight_seconds)\{service="(\w+)"\} (\S+)$/gm)) {
+    (out[m[2]!] ??= [NaN, NaN])[m[1] === 'requests_in_flight' ? 0 : 1] = Number(m[3]);
+  }
+  return out;
+}
+
 async function inflight(query = ''): Promise<{ time: number; open: number; agents: any[]; requests: Row[] }> {
   const { status, body } = await getJson(`${collector.url}/v1/inflight${query}`);
   assert.equal(status, 200, JSON.stringify(body));
@@ -85,6 +95,14 @@ test('GET /v1/inflight lists the open requests of every agent, oldest first, wit
     return b.requests[0] && b.requests[0].ageMs > sleeping.ageMs + 200 ? b : undefined;
   }, 10_000, () => 'the age did not grow');
   assert.equal(later.requests[0]!.path, '/sleep/60000');
+
+  // /metrics: the count per service and the oldest age, counted to the scrape.
+  const gauges = await inflightGauges();
+  assert.deepEqual(Object.keys(gauges).sort(), ['other', 'shop'], JSON.stringify(gauges));
+  assert.equal(gauges.shop![0], 2);
+  assert.equal(gauges.other![0], 1);
+  assert.ok(gauges.shop![1] * 1000 >= later.requests[0]!.ageMs, `shop oldest ${gauges.shop![1]} s`);
+  assert.ok(gauges.shop![1] > gauges.other![1], JSON.stringify(gauges));
 });
 
 test('per service and per agent, and bad queries', async () => {
@@ -141,4 +159,5 @@ test('requests that end leave the list', async () => {
     last = b;
     return b.requests.length === 0 && b.open === 0 ? true : undefined;
   }, 15_000, () => `still listed: ${JSON.stringify(last)}`);
+  assert.deepEqual(await inflightGauges(), { other: [0, 0], shop: [0, 0] });
 });

@@ -118,7 +118,7 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
     })
     .get('/metrics', (_p, q) => {
       readQuery(q, []);
-      const body = renderMetrics({ agg, agents, rejectedFrames: deps.ingest.rejectedFrames, now: clock(), series: deps.series });
+      const body = renderMetrics({ agg, agents, rejectedFrames: deps.ingest.rejectedFrames, now: clock(), series: deps.series, inflight: deps.inflight });
       return { status: 200, type: METRICS_CONTENT_TYPE, body };
     })
     .get('/ingest', () => {
