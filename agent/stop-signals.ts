@@ -33,7 +33,8 @@ export function installStopSignals(write: () => void, beforeDeath: (signal: Stop
       process.on(signal, onSignal);
       listeners.set(signal, onSignal);
     } catch (err) {
-      warnOnce(`stop-signal:${signal}`, `cannot write NODEFLIGHT_DUMP on ${signal} on this platform: ${errorText(err)}`);
+      const why = `cannot write NODEFLIGHT_DUMP on ${signal} on this platform: ${errorText(err)}`;
+      warnOnce(`stop-signal:${signal}`, why);
     }
   }
   return () => {

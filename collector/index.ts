@@ -57,12 +57,14 @@ export async function startCollector(opts: CollectorOptions = {}): Promise<Colle
   const series = new SeriesStore(config.maxAgents, config.maxRoutes);
   const checkToken = createTokenCheck(config.token);
   const inflight = new InflightStore();
-  // What is kept beside the registry goes when it forgets an agent; the registry forgets gone agents past the retention.
+  // What is kept beside the registry goes when it forgets an agent; it forgets gone agents past the retention.
   agents.onForget = (id) => {
     series.forget(id);
     inflight.forget(id);
   };
-  const gone = new GoneAgents({ retentionMs: config.goneAgentMs, max: config.maxGoneAgents, forget: (id) => agents.forget(id) });
+  const gone = new GoneAgents({
+    retentionMs: config.goneAgentMs, max: config.maxGoneAgents, forget: (id) => agents.forget(id),
+  });
 
   const server = createServer();
   const control = new Control(agents, store, recordings);

@@ -67,7 +67,8 @@ export function addInflightRoutes(router: Router<Handler>, deps: InflightApiDeps
       }
       rows.sort((x, y) => x.r.start - y.r.start);
       const open = shown.reduce((n, a) => n + a.open, 0);
-      return json({ time: now, open, agents: shown, requests: rows.slice(0, limit).map(({ s, r }) => rowJson(s, r, now, now)) });
+      const requests = rows.slice(0, limit).map(({ s, r }) => rowJson(s, r, now, now));
+      return json({ time: now, open, agents: shown, requests });
     })
     .get('/agents/:id/inflight', (p, q) => {
       readQuery(q, []);
@@ -79,7 +80,9 @@ export function addInflightRoutes(router: Router<Handler>, deps: InflightApiDeps
       const connected = a.link !== null;
       const s = inflight.get(id);
       const ended = connected ? null : gone.get(id) ?? null;
-      if (s === undefined) return json({ agentId: id, service: a.service, connected, ended, asOf: null, open: 0, listed: 0, requests: [] });
+      if (s === undefined) {
+        return json({ agentId: id, service: a.service, connected, ended, asOf: null, open: 0, listed: 0, requests: [] });
+      }
       const until = connected ? now : s.time;
       return json({ ...agentPart(s, connected), ended, requests: s.requests.map((r) => rowJson(s, r, until, now)) });
     });

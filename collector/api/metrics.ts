@@ -58,7 +58,9 @@ function agentSamples(agents: AgentRegistry): string[] {
  * included, so that an alert can fire on a request stuck for minutes. An agent's snapshot
  * is a flush or two old; ages are counted to now. Bounded as agentSamples.
  */
-function inflightSamples(agents: AgentRegistry, inflight: InflightStore, now: number): { open: string[]; oldest: string[] } {
+function inflightSamples(
+  agents: AgentRegistry, inflight: InflightStore, now: number,
+): { open: string[]; oldest: string[] } {
   const byService = new Map<string, [open: number, oldestMs: number]>();
   for (const a of agents.list()) {
     if (a.link === null) continue;
@@ -172,6 +174,7 @@ export function renderMetrics({ agg, agents, rejectedFrames, now, series, inflig
 
 function inflightFamilies(agents: AgentRegistry, inflight: InflightStore, now: number): string {
   const { open, oldest } = inflightSamples(agents, inflight, now);
-  return family('nodeflight_http_server_requests_in_flight', 'gauge', 'HTTP requests started and not finished, as the connected agents last reported.', open)
+  const openHelp = 'HTTP requests started and not finished, as the connected agents last reported.';
+  return family('nodeflight_http_server_requests_in_flight', 'gauge', openHelp, open)
     + family('nodeflight_http_server_oldest_request_in_flight_seconds', 'gauge', 'Age of the oldest HTTP request in flight (0: none).', oldest);
 }

@@ -35,7 +35,10 @@ export class InflightStore {
     const e = s.events;
     const requests: OpenRequest[] = [];
     for (let i = 0; i < e.count; i++) {
-      requests.push({ start: e.start[i]!, method: e.strings[e.method[i]!]!, path: e.strings[e.path[i]!]!, route: e.strings[e.route[i]!]!, ageMs: e.duration[i]! });
+      requests.push({
+        start: e.start[i]!, method: e.strings[e.method[i]!]!, path: e.strings[e.path[i]!]!, route: e.strings[e.route[i]!]!,
+        ageMs: e.duration[i]!,
+      });
     }
     requests.sort((a, b) => a.start - b.start);
     this.byAgent.set(agentId, { agentId, service, time: s.time, open: s.open, requests });
