@@ -113,10 +113,12 @@ export class RuntimePanel {
     const candidates = [...mine.filter((a) => a.connected), ...mine.filter((a) => !a.connected).sort((a, b) => b.ended.at - a.ended.at)];
     const ids = candidates.map((a) => a.id);
     this.agents = new Map(candidates.map((a) => [a.id, a]));
-    if (this.select.dataset.ids !== ids.join(',')) {
+    // The same agents in the same order still need new options when one of them has gone.
+    const key = candidates.map((a) => `${a.id}${a.connected ? '' : `:${a.ended.reason}`}`).join(',');
+    if (this.select.dataset.key !== key) {
       this.select.replaceChildren(...candidates.map((a) => fmt.el('option', { value: a.id, 'data-gone': a.connected ? undefined : a.ended.reason },
         `${a.service} · ${agentLabel(a)}${a.connected ? '' : ` · gone (${a.ended.reason}, ${fmt.clock(a.ended.at).slice(0, 8)})`}`)));
-      this.select.dataset.ids = ids.join(',');
+      this.select.dataset.key = key;
     }
     if (!ids.includes(this.agentId)) this.agentId = ids[0] ?? null;
     this.select.value = this.agentId ?? '';
