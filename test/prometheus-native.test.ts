@@ -52,8 +52,8 @@ describe('native histograms and exemplars through two collectors and real Promet
   const services: Service[] = [];
   let native: PrometheusServer;
   let classic: PrometheusServer;
-  let events: EventJson[] = [];
-  let summaries: Array<Record<string, number>> = [];
+  const events: EventJson[] = [];
+  const summaries: Array<Record<string, number>> = [];
   let startedAt: number;
   let at: number;
   let range: number;

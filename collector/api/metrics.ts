@@ -10,10 +10,11 @@
 // cardinality is bounded by the collector's caps: at most `maxRoutes` (2,000) routes,
 // past which a service's new routes are counted under route="other", method="*". A
 // route is 27 text series (5 status classes, 14 buckets, sum and count; 4 quantiles, sum
-// and count). The agent gauges are 2 series per service, and the registry holds at
-// most `maxAgents` (1,000) agents.
+// and count). The agent and in-flight gauges are 2 series per service each, and the
+// registry holds at most `maxAgents` (1,000) agents.
 import type { AgentRegistry } from '../ingest/agents.js';
 import type { Aggregator } from '../stats/aggregator.js';
+import type { InflightStore } from '../stats/inflight-store.js';
 import type { Format, Labels, MetricType } from './exposition.js';
 import { renderRoutes, scalarFamily, Slicer, type RouteFamily } from './route-metrics.js';
 import { renderSeriesFamilies } from './series-metrics.js';
@@ -59,18 +60,48 @@ function agentSamples(agents: AgentRegistry): Array<[Labels, number]> {
   return samples;
 }
 
+/**
+ * Requests open now and the age of the oldest, per service of the connected agents, zeros
+ * included, so that an alert can fire on a request stuck for minutes. An agent's snapshot
+ * is a flush or two old; ages are counted to now. Bounded as agentSamples.
+ */
+function inflightSamples(
+  agents: AgentRegistry, inflight: InflightStore, now: number,
+): { open: Array<[Labels, number]>; oldest: Array<[Labels, number]> } {
+  const byService = new Map<string, [open: number, oldestMs: number]>();
+  for (const a of agents.list()) {
+    if (a.link === null) continue;
+    let n = byService.get(a.service);
+    if (n === undefined) byService.set(a.service, (n = [0, 0]));
+    const s = inflight.get(a.id);
+    if (s === undefined) continue;
+    n[0] += s.open;
+    const first = s.requests[0];
+    if (first !== undefined) n[1] = Math.max(n[1], first.ageMs, now - first.start);
+  }
+  const open: Array<[Labels, number]> = [];
+  const oldest: Array<[Labels, number]> = [];
+  for (const [service, [n, ms]] of [...byService].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    open.push([[['service', service]], n]);
+    oldest.push([[['service', service]], ms / 1000]);
+  }
+  return { open, oldest };
+}
+
 export interface MetricsSource {
   agg: Aggregator;
   agents: AgentRegistry;
   rejectedFrames: number;
   now: number;
+  /** Requests open now (inflight-store.ts). */
+  inflight?: InflightStore;
   /** Outbound calls, runtime and pauses (series-metrics.ts). */
   series?: SeriesStore;
 }
 
 const one = (value: number): Array<[Labels, number]> => [[[], value]];
 
-export async function renderMetrics<P>(f: Format<P>, { agg, agents, rejectedFrames, now, series }: MetricsSource): Promise<Buffer> {
+export async function renderMetrics<P>(f: Format<P>, { agg, agents, rejectedFrames, now, series, inflight }: MetricsSource): Promise<Buffer> {
   const slicer = new Slicer();
   const routes = await renderRoutes(f, agg, now, SERVER_FAMILIES, 'route', slicer);
   const families: P[][] = SERVER_FAMILIES.map((fam, i) => f.family(f.head(fam.head), routes[i]!));
@@ -83,6 +114,14 @@ export async function renderMetrics<P>(f: Format<P>, { agg, agents, rejectedFram
     ['nodeflight_collector_routes', 'gauge', 'Routes the collector keeps statistics for.', one(agg.routeCount)],
     ['nodeflight_collector_route_overflow_events_total', 'counter', 'Events counted under a service\'s "other" route because the route cap was reached.', one(agg.overflowedEvents())],
   ];
+  if (inflight !== undefined) {
+    const { open, oldest } = inflightSamples(agents, inflight, now);
+    const openHelp = 'HTTP requests started and not finished, as the connected agents last reported.';
+    scalars.push(
+      ['nodeflight_http_server_requests_in_flight', 'gauge', openHelp, open],
+      ['nodeflight_http_server_oldest_request_in_flight_seconds', 'gauge', 'Age of the oldest HTTP request in flight (0: none).', oldest],
+    );
+  }
   for (const [name, type, help, samples] of scalars) families.push(scalarFamily(f, { name, type, help }, samples));
   if (series !== undefined) families.push(...await renderSeriesFamilies(f, series, agents, now, slicer));
   return f.body(families);
