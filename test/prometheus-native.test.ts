@@ -9,7 +9,8 @@
 // Prometheus 2.42 (Debian's) ingests only the native buckets of a histogram that has
 // them, and from a protobuf scrape keeps one exemplar per histogram a scrape (its
 // lowest bucket's): so the classic figures and the per-bucket exemplars come from the
-// second server.
+// second server, and the native server's exemplars are checked on a fast route, whose
+// requests fill that lowest bucket (le 1 ms).
 //
 // rate() extrapolates each series by its own factor, which would weigh the two
 // collectors' halves unequally in the sum. The collectors are stopped once both servers
@@ -30,6 +31,9 @@ import { startService, type Service } from './helpers/service-process.js';
 const skip = missingTools('prometheus');
 const SERVICE = 'native-app';
 const ROUTE = '/sleep/:ms';
+const FAST_ROUTE = '/orders/:id';
+/** Requests that answer at once: most take well under 1 ms, the lowest classic bucket. */
+const FAST = 60;
 const PER_SERVICE = 700;
 const QS = [0.5, 0.9, 0.99, 0.999];
 const SERIES = `nodeflight_http_server_request_duration_seconds{service="${SERVICE}",route="${ROUTE}"}`;
@@ -45,6 +49,8 @@ const WARM_UP = '/sleep/0';
 
 interface EventJson { path: string; durationMs: number; route: string; agentId: string }
 
+const fast = (): string[] => Array.from({ length: FAST }, (_, i) => `/orders/${i}`);
+
 const exactQuantile = (sorted: number[], q: number): number => sorted[Math.max(1, Math.ceil(q * sorted.length)) - 1]!;
 
 describe('native histograms and exemplars through two collectors and real Prometheus servers', { skip: skip ?? false }, () => {
@@ -53,6 +59,8 @@ describe('native histograms and exemplars through two collectors and real Promet
   let native: PrometheusServer;
   let classic: PrometheusServer;
   const events: EventJson[] = [];
+  /** Per collector, in order: the fast route's events. */
+  const fastEvents: EventJson[][] = [];
   const summaries: Array<Record<string, number>> = [];
   let startedAt: number;
   let at: number;
@@ -66,7 +74,7 @@ describe('native histograms and exemplars through two collectors and real Promet
     classic = await startPrometheus({ targets, features: 'exemplar-storage' });
     for (const c of collectors) {
       services.push(await startService('http-app.mjs', {
-        env: { NODEFLIGHT_COLLECTOR: c.url, NODEFLIGHT_FLUSH_MS: '100', NODEFLIGHT_SERVICE: SERVICE, NODEFLIGHT_ROUTES: ROUTE },
+        env: { NODEFLIGHT_COLLECTOR: c.url, NODEFLIGHT_FLUSH_MS: '100', NODEFLIGHT_SERVICE: SERVICE, NODEFLIGHT_ROUTES: `${ROUTE},${FAST_ROUTE}` },
       }));
     }
     // The route must exist before the load: Prometheus starts a series at its first scrape.
@@ -74,13 +82,16 @@ describe('native histograms and exemplars through two collectors and real Promet
     await Promise.all(services.map((s, i) => waitForAgent(collectors[i]!.url, s.child.pid!, drained(1))));
     await Promise.all([native, classic].map((p) => eventsReceived(p, 1)));
 
-    await Promise.all(services.map((s) => hit(s.url, load(), 8)));
-    await Promise.all(services.map((s, i) => waitForAgent(collectors[i]!.url, s.child.pid!, drained(1 + PER_SERVICE), 60_000)));
-    await Promise.all([native, classic].map((p) => eventsReceived(p, 1 + PER_SERVICE)));
+    const total = 1 + PER_SERVICE + FAST;
+    await Promise.all(services.map((s) => hit(s.url, [...load(), ...fast()], 8)));
+    await Promise.all(services.map((s, i) => waitForAgent(collectors[i]!.url, s.child.pid!, drained(total), 60_000)));
+    await Promise.all([native, classic].map((p) => eventsReceived(p, total)));
 
     for (const c of collectors) {
       const { body } = await getJson<{ events: EventJson[] }>(`${c.url}/v1/events?service=${SERVICE}&route=${encodeURIComponent(ROUTE)}&limit=1000`);
       events.push(...body.events.filter((e) => e.path !== WARM_UP));
+      const fastRoute = `${c.url}/v1/events?service=${SERVICE}&route=${encodeURIComponent(FAST_ROUTE)}&limit=1000`;
+      fastEvents.push((await getJson<{ events: EventJson[] }>(fastRoute)).body.events);
       const text = await (await fetch(`${c.url}/metrics`)).text();
       summaries.push(Object.fromEntries(QS.map((q) => {
         const line = text.split('\n').find((l) => l.startsWith('nodeflight_http_server_request_latency_seconds{') && l.includes(`route="${ROUTE}"`) && l.includes(`quantile="${q}"`));
@@ -88,6 +99,7 @@ describe('native histograms and exemplars through two collectors and real Promet
       })));
     }
     assert.equal(events.length, 2 * PER_SERVICE, 'the raw events of the load, from both collectors');
+    assert.deepEqual(fastEvents.map((e) => e.length), [FAST, FAST], 'the fast route\'s raw events, on each collector');
 
     for (const s of services) await s.stop();
     for (const c of collectors) await c.stop();
@@ -150,5 +162,24 @@ describe('native histograms and exemplars through two collectors and real Promet
     assert.equal(best.labels.path, slowest.path);
     assert.equal(best.labels.agent, slowest.agentId);
     assert.equal(Number(best.value), slowest.durationMs / 1000);
+  });
+
+  test('a protobuf scrape carries exemplars: the native series keeps its lowest bucket\'s slowest request', async () => {
+    const series = await native.exemplars(SERIES.replace(ROUTE, FAST_ROUTE), startedAt, at);
+    const seen = collectors.map((c, i) => {
+      const inLowest = fastEvents[i]!.filter((e) => e.durationMs <= BUCKETS[0]![0]);
+      const slowest = inLowest.reduce<EventJson | undefined>((a, b) => (a === undefined || b.durationMs > a.durationMs ? b : a), undefined);
+      const mine = series.filter((s) => s.seriesLabels.instance === new URL(c.url).host).flatMap((s) => s.exemplars);
+      const best = mine.reduce<(typeof mine)[number] | undefined>((a, b) => (a === undefined || Number(b.value) > Number(a.value) ? b : a), undefined);
+      return { inLowest: inLowest.length, slowest, best };
+    });
+    const report = JSON.stringify(seen);
+    assert.ok(seen.every((s) => s.inLowest > 0), `a fast request under 1 ms on each collector: ${report}`);
+    for (const { slowest, best } of seen) {
+      assert.ok(best !== undefined, `no exemplar on the native series of ${FAST_ROUTE}: ${report}`);
+      assert.equal(best.labels.path, slowest!.path, report);
+      assert.equal(best.labels.agent, slowest!.agentId, report);
+      assert.equal(Number(best.value), slowest!.durationMs / 1000, report);
+    }
   });
 });
