@@ -12,6 +12,7 @@ import { EXEMPLAR_LABEL_BUDGET, fitExemplarLabels, negotiate } from '../collecto
 import { METRICS_PROTO } from '../collector/api/metrics-proto.js';
 import { BUCKET_WIDTH, bucketUpper, SCHEMA } from '../collector/stats/native-histogram.js';
 import { AgentClient } from './helpers/ingest-client.js';
+import { findTool, promtool } from './helpers/prometheus.js';
 import { random } from './helpers/random.js';
 
 const PROTO = fileURLToPath(new URL('../../collector/api/metrics.proto', import.meta.url));
@@ -162,6 +163,34 @@ test('a bucket\'s exemplar is its slowest event until it is a minute old; then t
     assert.match(await exemplar(), /path="\/a\/new"\} 0\.055 /, 'over a minute old: the next event replaces it');
     await a.batch(4, [{ durationMs: 80, route: '/a', path: '/a/newer' }, { durationMs: 75, route: '/a', path: '/a/x' }]);
     assert.match(await exemplar(), /path="\/a\/newer"\} 0\.08 /);
+  } finally {
+    await a.close();
+    await c.close();
+  }
+});
+
+test('label values and HELP escaped as the text formats require: quote, backslash, line feed', async (t) => {
+  const c = await startCollector({ port: 0 });
+  const a = await AgentClient.connect(c.url);
+  try {
+    await a.handshake('ag"\\\n1', 'sh"op\\\nx');
+    await a.batch(1, [{ durationMs: 7, route: '/r"\\\n', path: '/p"\\\n/x' }]);
+    const get = async (accept: string) => (await fetch(`${c.url}/metrics`, { headers: { accept } })).text();
+    const labels = 'service="sh\\"op\\\\\\nx",method="GET",route="/r\\"\\\\\\n"';
+    const plain = await get('text/plain');
+    assert.ok(plain.includes(`nodeflight_http_server_requests_total{${labels},status_class="2xx"} 1\n`), plain.slice(0, 2000));
+    assert.ok(plain.includes('nodeflight_collector_agents{service="sh\\"op\\\\\\nx",state="connected"} 1\n'));
+    const open = await get(PROM_CLASSIC);
+    const bucket = `nodeflight_http_server_request_duration_seconds_bucket{${labels},le="0.01"} 1 # {agent="ag\\"\\\\\\n1",path="/p\\"\\\\\\n/x"} 0.007 `;
+    assert.ok(open.includes(bucket), open.slice(0, 3000));
+    // Each sample on one line: no raw line feed escaped a value.
+    for (const text of [plain, open]) {
+      for (const line of text.split('\n')) assert.match(line, /^(#.*|[a-z_]+(\{.*\})? \S+( # \{.*\} \S+ \S+)?|)$/, line);
+    }
+    if (findTool('promtool') === null) return t.diagnostic('promtool not on PATH: its parse of the text skipped');
+    const r = promtool(['check', 'metrics'], plain);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal((r.stdout + r.stderr).trim(), '', 'no lint findings');
   } finally {
     await a.close();
     await c.close();

@@ -62,7 +62,10 @@ export interface Format<P> {
 /** Prometheus' limit on an exemplar's label names and values together, in characters. */
 export const EXEMPLAR_LABEL_BUDGET = 128;
 
-const escapeLabel = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+/** Text HELP: backslash and line feed escaped. */
+const escapeHelp = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+/** Label values (and OpenMetrics HELP): the double quote too. */
+const escapeLabel = (v: string): string => escapeHelp(v).replace(/"/g, '\\"');
 const num = (v: number): string => (v === Infinity ? '+Inf' : v === -Infinity ? '-Inf' : String(v));
 
 function labelText(labels: Labels, extra?: readonly [string, string]): string {
@@ -86,7 +89,7 @@ function textFormat(openMetrics: boolean): Format<Buffer> {
     head({ name, type, help }) {
       // OpenMetrics names a counter family without the _total of its sample, and escapes quotes in HELP.
       const family = openMetrics && type === 'counter' ? name.replace(/_total$/, '') : name;
-      const text = openMetrics ? escapeLabel(help) : help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+      const text = openMetrics ? escapeLabel(help) : escapeHelp(help);
       return Buffer.from(`# HELP ${family} ${text}\n# TYPE ${family} ${type}\n`);
     },
     scalar: (f, labels, value) => Buffer.from(`${f.name}${labelText(labels)} ${num(value)}\n`),
