@@ -29,7 +29,7 @@ const caseList: CaseSpec[] = [
   { file: 'encode.js', name: 'flush', what: '(b) the agent\'s flush() streaming to a live collector process: encode, pack, copy into the transport\'s queue, socket write, until acknowledged; CPU of the process' },
   { file: 'ingest.js', name: 'ingest', what: '(c) collector ingest: decode + validate + aggregate' },
   { file: 'routes-api.js', name: 'routes-api', what: '(d) GET /v1/routes, 1,000 routes, every one recorded since the last GET' },
-  { file: 'metrics-scrape.js', name: 'metrics-scrape', what: '(e) GET /metrics, 1,000 routes, every one recorded since the last GET: the scrape, and the longest event-loop block during it' },
+  { file: 'metrics-scrape.js', name: 'metrics-scrape', what: '(e) GET /metrics, 100, 1,000 and 2,000 routes, every one recorded since the last GET: the scrape, and the longest event-loop block during it' },
 ];
 
 const { values: args } = parseArgs({
@@ -69,7 +69,7 @@ function targets(results: Result[]): Target[] {
   if (routes !== undefined) out.push({ label: 'GET /v1/routes, 1,000 routes', value: routes / 1e6, limit: microBudget.routesApiMsMax, unit: 'ms', ok: routes / 1e6 < microBudget.routesApiMsMax });
   for (const f of ['text', 'openmetrics', 'protobuf']) {
     const block = by(`GET /metrics (${f}): longest block`)?.maxNs;
-    if (block !== undefined) out.push({ label: `GET /metrics (${f}), 1,000 routes: longest event-loop block (worst round)`, value: block / 1e6, limit: microBudget.metricsBlockMsMax, unit: 'ms', ok: block / 1e6 < microBudget.metricsBlockMsMax });
+    if (block !== undefined) out.push({ label: `GET /metrics (${f}), 1,000 routes: longest event-loop block, CPU (worst round)`, value: block / 1e6, limit: microBudget.metricsBlockMsMax, unit: 'ms', ok: block / 1e6 < microBudget.metricsBlockMsMax });
   }
   return out;
 }

@@ -17,8 +17,9 @@ import { random } from './helpers/random.js';
 
 const PROTO = fileURLToPath(new URL('../../collector/api/metrics.proto', import.meta.url));
 const PROTOBUF_ACCEPT = 'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited';
-/** What Prometheus 2.42 sends, with and without --enable-feature=native-histograms. */
-const PROM_NATIVE = `${PROTOBUF_ACCEPT};q=0.7,application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2`;
+/** What Prometheus 2.42 sends, with and without --enable-feature=native-histograms (read off a scrape). */
+const PROM_NATIVE = `${PROTOBUF_ACCEPT},application/openmetrics-text;version=1.0.0;q=0.8,`
+  + 'application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
 const PROM_CLASSIC = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
 
 test('the descriptor the collector encodes with is metrics.proto as protobufjs parses it', () => {
@@ -30,6 +31,7 @@ test('the descriptor the collector encodes with is metrics.proto as protobufjs p
 test('Accept: protobuf or OpenMetrics as Prometheus asks, the highest q first, text otherwise', () => {
   assert.equal(negotiate(PROM_NATIVE).name, 'protobuf');
   assert.equal(negotiate(PROM_CLASSIC).name, 'openmetrics');
+  assert.equal(negotiate(`${PROTOBUF_ACCEPT};q=0.7,application/openmetrics-text;q=0.5,text/plain;q=0.3`).name, 'protobuf');
   assert.equal(negotiate(undefined).name, 'text');
   assert.equal(negotiate('').name, 'text');
   assert.equal(negotiate('application/json').name, 'text');

@@ -1,4 +1,4 @@
-// 1,000 busy routes for the collector cases (routes-api, metrics-scrape): a collector
+// Busy routes (1,000 unless told) for the collector cases (routes-api, metrics-scrape): a collector
 // started with the programmatic API (its clock injected, so that five minutes of 5 s
 // intervals pass in a moment), fed by a WebSocket client speaking the agent protocol,
 // one batch per interval with events on every route. touch() sends one more batch, so
@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import { startCollector, type Collector } from '../../collector/index.js';
 import { createDecoder, createEncoder } from '../../protocol/codec.js';
 import { INGEST_PATH, PROTOCOL_VERSION, type EventColumns } from '../../protocol/messages.js';
+import { MAX_BLOCK_EVENTS } from '../../protocol/validate.js';
 import { defaultLiveSettings } from '../../protocol/settings.js';
 import type { CaseOptions } from './timing.js';
 
@@ -17,14 +18,15 @@ const EVENTS_PER_ROUTE = 8;
 /** 5 minutes of the collector's 5 s intervals, each with events on every route. */
 const INTERVALS = 61;
 
-function batch(seq: number, start: number): { t: 'batch'; seq: number; counters: object; events: EventColumns } {
-  const n = ROUTES * EVENTS_PER_ROUTE;
+function batch(seq: number, start: number, routes: number): { t: 'batch'; seq: number; counters: object; events: EventColumns } {
+  // One message holds at most MAX_BLOCK_EVENTS (2,000 routes get 4 events each).
+  const n = routes * Math.min(EVENTS_PER_ROUTE, Math.floor(MAX_BLOCK_EVENTS / routes));
   const strings = ['GET'];
-  for (let r = 0; r < ROUTES; r++) strings.push(`/api/v1/resource-${r}/:id`);
+  for (let r = 0; r < routes; r++) strings.push(`/api/v1/resource-${r}/:id`);
   const events: EventColumns = {
     count: n, strings,
     start: new Float64Array(n).fill(start), duration: Float64Array.from({ length: n }, (_, i) => 0.05 + ((i * 7919) % 5000) / 100),
-    method: new Uint32Array(n), path: Uint32Array.from({ length: n }, (_, i) => 1 + (i % ROUTES)), route: Uint32Array.from({ length: n }, (_, i) => 1 + (i % ROUTES)),
+    method: new Uint32Array(n), path: Uint32Array.from({ length: n }, (_, i) => 1 + (i % routes)), route: Uint32Array.from({ length: n }, (_, i) => 1 + (i % routes)),
     status: Uint16Array.from({ length: n }, (_, i) => (i % 97 === 0 ? 500 : 200)), size: new Float64Array(n).fill(512), flags: new Uint8Array(n),
   };
   const sent = (seq - 1) * n;
@@ -37,7 +39,7 @@ export interface BusyCollector {
   close(): Promise<void>;
 }
 
-export async function startBusyCollector(o: CaseOptions, name: string): Promise<BusyCollector> {
+export async function startBusyCollector(o: CaseOptions, name: string, routes = ROUTES): Promise<BusyCollector> {
   let now = Date.UTC(2026, 0, 1);
   const collector = await startCollector({ port: 0, host: '127.0.0.1', clock: () => now });
   const ws = new WebSocket(collector.url.replace('http:', 'ws:') + INGEST_PATH, { perMessageDeflate: false });
@@ -70,12 +72,12 @@ export async function startBusyCollector(o: CaseOptions, name: string): Promise<
     const intervals = Math.max(2, Math.round(INTERVALS * Math.min(1, o.scale)));
     for (let k = 1; k <= intervals; k++) {
       now += 5000;
-      ws.send(packr.pack(batch(k, now)));
+      ws.send(packr.pack(batch(k, now, routes)));
       await reply('ack');
     }
     let seq = intervals;
     const touch = async (): Promise<void> => {
-      ws.send(packr.pack(batch(++seq, now)));
+      ws.send(packr.pack(batch(++seq, now, routes)));
       await reply('ack');
     };
     return { collector, touch, close };
