@@ -5,7 +5,7 @@
 // 2^(i/128)] seconds, 0.54 % wide. Schema 6 (1.09 %) is over the 1 % asked for; schema 8
 // (0.27 %) would be under three HDR widths (3 significant digits: 2^-10, 0.098 %), so a
 // good share of each bucket's content would be HDR placement rather than measurement, at
-// twice the buckets per series. docs: the error bound in README "Native histograms".
+// twice the buckets per series. docs/prometheus.md, "Native histograms and exemplars", has the error bound.
 import { lowestAt, widthAt, type LatencySummary } from './latency-summary.js';
 
 export const SCHEMA = 7;
