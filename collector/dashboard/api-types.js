@@ -12,7 +12,7 @@
 /** @typedef {import('../stats/route-json.js').RouteDetailJson} RouteDetailJson GET /v1/routes/:id. */
 /** @typedef {import('../stats/route-stats.js').IntervalPoint} IntervalPoint */
 /** @typedef {import('../stats/histogram.js').PercentilePoint} PercentilePoint */
-/** @typedef {import('../stats/recent-events.js').EventRow} EventRow GET /v1/events lists these. */
+/** @typedef {import('../stats/recent-events.js').EventRow} EventRow */
 /** @typedef {import('../stats/timeline.js').SampleRow} SampleRow */
 /** @typedef {import('../stats/timeline.js').PauseRow} PauseRow */
 
@@ -42,13 +42,17 @@
  * @property {AgentEnd | null} ended When and how its connection ended; null while connected.
  */
 
+/** @typedef {{ routes: RouteJson[] }} RoutesJson GET /v1/routes. */
+/** @typedef {{ agents: AgentJson[] }} AgentsJson GET /v1/agents. */
+/** @typedef {{ events: EventRow[] }} EventsJson GET /v1/events, newest first. */
+
 /**
  * One snapshot of GET /v1/live: the bodies of /v1/overview, /v1/routes and /v1/agents.
  * @typedef {object} Snapshot
  * @property {number} time
  * @property {Overview} overview
- * @property {{ routes: RouteJson[] }} routes
- * @property {{ agents: AgentJson[] }} agents
+ * @property {RoutesJson} routes
+ * @property {AgentsJson} agents
  */
 
 /**
@@ -97,8 +101,11 @@
  * @property {AgentSettingsJson[]} agents
  */
 
+/** @typedef {{ 'request-id': string }} RecordingStarted POST /v1/recordings (202). */
+
 /**
  * GET /v1/recordings/:id (control-api.ts operationJson).
+ * `status.id` is OperationStatus of control/recordings.ts, a module that needs Node's types.
  * @typedef {object} RecordingJson
  * @property {{ id: 'IN_PROGRESS' | 'COMPLETED' | 'FAILED' }} status
  * @property {{ events?: number, 'failure-cause'?: string | null }} [operation]

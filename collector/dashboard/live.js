@@ -4,7 +4,7 @@
 // polls the same three reads once a second and tries the stream again later.
 // While the tab is hidden the stream is closed.
 import { get } from './api.js';
-/** @import { Snapshot } from './api-types.js' */
+/** @import { AgentsJson, Overview, RoutesJson, Snapshot } from './api-types.js' */
 
 /** @typedef {'live' | 'reconnecting' | 'polling' | 'offline' | 'paused'} LiveState */
 
@@ -25,7 +25,7 @@ export function connectLive(onSnapshot, onState) {
   async function pollOnce() {
     try {
       const reads = await Promise.all([get('/v1/overview'), get('/v1/routes'), get('/v1/agents')]);
-      const [overview, routes, agents] = /** @type {[Snapshot['overview'], Snapshot['routes'], Snapshot['agents']]} */ (reads);
+      const [overview, routes, agents] = /** @type {[Overview, RoutesJson, AgentsJson]} */ (reads);
       onState('polling');
       onSnapshot({ time: Date.now(), overview, routes, agents });
     } catch {

@@ -5,7 +5,7 @@ import { fillScopes } from './agents.js';
 import { api, ApiError } from './api.js';
 import { find } from './dom.js';
 import * as fmt from './format.js';
-/** @import { AgentJson, RecordingJson } from './api-types.js' */
+/** @import { AgentJson, RecordingJson, RecordingStarted } from './api-types.js' */
 
 const POLL_MS = 500;
 const GIVE_UP_MS = 5 * 60_000;
@@ -47,7 +47,7 @@ export class RecordingsPanel {
     if (this.last.value.trim() !== '') body.lastMs = Math.round(Number(this.last.value) * 1000);
     this.start.disabled = true;
     try {
-      const answer = /** @type {{ 'request-id': string }} */ (await api('POST', '/v1/recordings', body));
+      const answer = /** @type {RecordingStarted} */ (await api('POST', '/v1/recordings', body));
       const id = answer['request-id'];
       const item = fmt.el('li', { 'data-request-id': id, 'data-status': 'IN_PROGRESS' });
       this.list.prepend(item);

@@ -3,7 +3,7 @@
 import { get } from './api.js';
 import { agentLabel } from './agents.js';
 import * as fmt from './format.js';
-/** @import { AgentJson, EventRow } from './api-types.js' */
+/** @import { AgentJson, EventsJson } from './api-types.js' */
 
 const FETCH = 1000;
 const SHOWN = 25;
@@ -39,7 +39,7 @@ export class Slowest {
    * @param {AgentJson[]} agents To name each event's agent.
    */
   async refresh(filter, agents) {
-    const { events } = /** @type {{ events: EventRow[] }} */ (await get(this.query(filter)));
+    const { events } = /** @type {EventsJson} */ (await get(this.query(filter)));
     const byId = new Map(agents.map((a) => [a.id, a]));
     const top = events.sort((a, b) => b.durationMs - a.durationMs).slice(0, SHOWN);
     this.table.tBodies[0].replaceChildren(...top.map((e) => {
