@@ -88,7 +88,8 @@ export class LazyDfa {
     this.slots = new Int32Array(1 << Math.ceil(Math.log2(2 * this.maxStates)));
 
     this.gen++;
-    const accepting = this.closure(program.start, true);
+    this.stack[0] = program.start;
+    const accepting = this.closure(1, true);
     this.startAccepting = accepting;
     this.startList = this.list.slice(0, this.collect());
     this.addInitialStates();
@@ -147,11 +148,13 @@ export class LazyDfa {
     const { classes, x, y, member } = this;
     const q = row / classes;
     this.nextGen();
-    let accepting = 0;
+    const { pool, stack } = this;
+    let sp = 0;
     for (let i = this.setStart[q]!, end = this.setStart[q + 1]!; i < end; i++) {
-      const pc = this.pool[i]!;
-      if (member[y[pc]! * classes + k] === 1) accepting |= this.closure(x[pc]!, false);
+      const pc = pool[i]!;
+      if (member[y[pc]! * classes + k] === 1) stack[sp++] = x[pc]!;
     }
+    const accepting = this.closure(sp, false);
     const len = this.collect();
     let next = this.find(accepting, len);
     if (next === -1) {
@@ -186,23 +189,27 @@ export class LazyDfa {
     return true;
   }
 
-  /** Adds to `bits` every Char reachable from `pc` without input; returns 1 if Match is. */
-  private closure(pc: number, atStart: boolean): number {
-    const { op, x, y, mark, stack, gen } = this;
+  /**
+   * Adds to `bits` every Char reachable without input from the first `sp` entries of
+   * `stack`; returns 1 if Match is.
+   */
+  private closure(sp: number, atStart: boolean): number {
+    const { op, x, y, mark, stack, gen, bits } = this;
     let accepting = 0;
-    let sp = 0;
-    stack[sp++] = pc;
+    let visited = 0;
+    let low = this.lowWord;
+    let high = this.highWord;
     while (sp > 0) {
-      pc = stack[--sp]!;
+      const pc = stack[--sp]!;
       if (mark[pc] === gen) continue;
       mark[pc] = gen;
-      this.work++;
+      visited++;
       switch (op[pc]) {
         case Op.Char: {
           const w = pc >>> 5;
-          this.bits[w]! |= 1 << (pc & 31);
-          if (w < this.lowWord) this.lowWord = w;
-          if (w > this.highWord) this.highWord = w;
+          bits[w]! |= 1 << (pc & 31);
+          if (w < low) low = w;
+          if (w > high) high = w;
           break;
         }
         case Op.Split:
@@ -213,12 +220,15 @@ export class LazyDfa {
           if (atStart) stack[sp++] = x[pc]!;
           break;
         case Op.Eol:
-          accepting |= this.endClosure(x[pc]!, atStart);
+          if (accepting === 0) accepting = this.endClosure(x[pc]!, atStart);
           break;
         default:
           accepting = 1;
       }
     }
+    this.lowWord = low;
+    this.highWord = high;
+    this.work += visited;
     return accepting;
   }
 
