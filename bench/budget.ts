@@ -91,6 +91,10 @@ export const microBudget = {
   ingestEventsPerSecMin: 3_000_000,
   /** GET /v1/routes with 1,000 routes, end to end. */
   routesApiMsMax: 50,
+  /** A typical path filter (`/api/.*`, `/(users|orders)/[0-9]+`) on a 30-character path. */
+  filterTypicalNsMax: 150,
+  /** Any accepted filter (up to 1,024 characters) on a 2,048-character path. */
+  filterWorstMsMax: 1,
 };
 
 /** The budget as the README states it (printed by `npm run bench -- --budget`). */
@@ -109,5 +113,6 @@ export function budgetText(): string {
     `- encode + send (the agent's flush to a live collector, CPU of the process): at most ${microBudget.encodeSendNsMax} ns per event`,
     `- collector ingest (decode + validate + route lookup + HDR record), one core: at least ${(microBudget.ingestEventsPerSecMin / 1e6).toFixed(0)} M events/s`,
     `- GET /v1/routes with 1,000 routes: under ${microBudget.routesApiMsMax} ms`,
+    `- a typical path filter on a 30-character path: at most ${microBudget.filterTypicalNsMax} ns; any accepted filter on a 2,048-character path: at most ${microBudget.filterWorstMsMax} ms`,
   ].join('\n');
 }

@@ -104,11 +104,12 @@ export class LazyDfa {
       const c = s.charCodeAt(i);
       const k = c < 256 ? narrow[c]! : this.wideClass(c);
       let next = trans[row + k]!;
-      if (next === UNKNOWN) {
+      if (next <= DEAD) {
+        if (next === DEAD) return false;
         next = this.miss(row, k);
         trans = this.trans; // a miss may have grown it
+        if (next === DEAD) return false;
       }
-      if (next === DEAD) return false;
       row = next;
     }
     return this.accepting[row / this.classes] === 1;
