@@ -92,16 +92,19 @@ function show(r: Result, ns: number): string {
   return `${num(ns, 1)} ns`;
 }
 
+/** A Markdown table cell: case names such as `/(users|orders)/` hold pipes. */
+const escapePipes = (s: string): string => s.replace(/\|/g, '\\|');
+
 function table(results: Result[], what: Map<string, string>): string {
   const lines = ['| case | per | median | min | rounds | what |', '| --- | --- | --- | --- | --- | --- |'];
-  for (const r of results) lines.push(`| ${r.case} | ${r.per} | ${show(r, r.medianNs)} | ${show(r, r.minNs)} | ${r.rounds} | ${what.get(r.case) ?? ''} |`);
+  for (const r of results) lines.push(`| ${escapePipes(r.case)} | ${r.per} | ${show(r, r.medianNs)} | ${show(r, r.minNs)} | ${r.rounds} | ${escapePipes(what.get(r.case) ?? '')} |`);
   return lines.join('\n');
 }
 
 function targetTable(ts: Target[]): string {
-  const fmt = (v: number, unit: string) => (unit === 'events/s' ? `${num(v / 1e6, 1)} M events/s` : `${num(v, 1)} ${unit}`);
+  const fmt = (v: number, unit: string) => (unit === 'events/s' ? `${num(v / 1e6, 1)} M events/s` : `${num(v, v < 0.1 ? 3 : 1)} ${unit}`);
   const lines = ['| target | measured (median) | limit | |', '| --- | --- | --- | --- |'];
-  for (const t of ts) lines.push(`| ${t.label} | ${fmt(t.value, t.unit)} | ${t.unit === 'events/s' ? '≥' : t.unit === 'ms' ? '<' : '≤'} ${fmt(t.limit, t.unit)} | ${t.ok ? 'met' : '**missed**'} |`);
+  for (const t of ts) lines.push(`| ${escapePipes(t.label)} | ${fmt(t.value, t.unit)} | ${t.unit === 'events/s' ? '≥' : t.unit === 'ms' ? '<' : '≤'} ${fmt(t.limit, t.unit)} | ${t.ok ? 'met' : '**missed**'} |`);
   return lines.join('\n');
 }
 
