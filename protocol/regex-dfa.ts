@@ -132,6 +132,13 @@ export class LazyDfa {
     return true;
   }
 
+  /** Bytes its tables hold: bounded by TABLE_ENTRIES, POOL_ENTRIES and the program's size. */
+  get bytes(): number {
+    const tables = [this.op, this.x, this.y, this.narrow, this.bounds, this.member, this.startList, this.trans, this.accepting,
+      this.setStart, this.pool, this.hashOf, this.slots, this.mark, this.endMark, this.stack, this.endStack, this.bits, this.list];
+    return tables.reduce((n, a) => n + a.byteLength, 0);
+  }
+
   private wideClass(c: number): number {
     const b = this.bounds;
     let lo = 0;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compilePathFilter, MAX_FILTER_SOURCE, MAX_FILTERED_PATH, pathMatches, type PathMatcher } from '../protocol/path-filter.js';
+import { compilePathFilter, MAX_FILTER_SOURCE, MAX_FILTERED_PATH, MAX_LAZY_PROGRAM, pathMatches, type PathMatcher } from '../protocol/path-filter.js';
 
 function compiled(filter: string): PathMatcher | null {
   const c = compilePathFilter(filter);
@@ -161,7 +161,8 @@ function nastyFilters(): string[] {
   const alternation = (n: number): string => `(${Array.from({ length: n }, (_, i) => 'a'.repeat(1 + (i % 7)) + (i % 3 === 0 ? '' : 'b')).join('|')})*`;
   const filters = [
     '/(a*){12}', '.*.*.*.*.*.*.*x', '/api/.*/.*/.*/x', '(a+)+$', '(a*)*b', '((a+)+)+b', '(a|aa)+b', '(a|a?)+b', '(.*a){12}',
-    '(x+x+)+y', '(\\w+\\d+)+C', '(a{1,10}){1,10}b', '(a?){30}a{30}', '.*a.{9}', '(a|b|ab|ba)*c', '((((a*)*)*)*)*b',
+    '(a+)+', '(a|aa)+', '(.*a){20}', '(a|a)*!', '(a*)*$', '((a|b)*)*c', '(\\d{1,3}\\.){3}\\d{1,3}!', '(a{1,100}){1,3}!', 'a{4000}',
+    '((a|b){1,40}){1,3}c', '(x+x+)+y', '(\\w+\\d+)+C', '(a{1,10}){1,10}b', '(a?){30}a{30}', '.*a.{9}', '(a|b|ab|ba)*c', '((((a*)*)*)*)*b',
     '(/[^/]*)*x', '(/.*)*/x', '(?:a*?){20}b', '(.*)*(.*)*(.*)*!', '(a|\\w|\\d|[a-z0-9])*!', '[a-z]*[a-z]*[a-z]*1',
     '.*'.repeat(200) + 'x', '(.*){100}x', '(a*)'.repeat(170) + '!', alternation(140), '(' + 'a|'.repeat(500) + 'b)*!',
     '(' + '('.repeat(100) + 'a*' + ')*'.repeat(100) + ')!',
@@ -177,7 +178,13 @@ function nastyPaths(): string[] {
   ];
 }
 
-test('nasty filters on nasty paths: each match is bounded in wall time', () => {
+/**
+ * Instructions a match may visit per path unit: none for a DFA built in full when it is set,
+ * one closure (each instruction at most twice: once, and once after `$`) per cache miss otherwise.
+ */
+const WORK_PER_UNIT = 2 * (MAX_LAZY_PROGRAM + 1);
+
+test('nasty filters on nasty paths: each match is bounded in work per unit and in wall time', () => {
   const filters = nastyFilters();
   assert.ok(filters.length >= 25 && filters.some((f) => f.length > 900), 'the corpus holds long filters too');
   let worst = { ms: 0, what: '' };
@@ -188,7 +195,10 @@ test('nasty filters on nasty paths: each match is bounded in wall time', () => {
     for (const p of nastyPaths()) {
       // Twice: the first run builds DFA states, the second reads them.
       for (let round = 0; round < 2; round++) {
-        const t = timed(() => pathMatches(c.value.matcher!, p));
+        const m = c.value.matcher!;
+        const before = m.work;
+        const t = timed(() => pathMatches(m, p));
+        assert.ok(m.work - before <= WORK_PER_UNIT * p.length, `${f.slice(0, 60)} on ${p.slice(0, 20)}...: ${m.work - before} instructions for ${p.length} units`);
         if (t.ms > worst.ms) worst = { ms: t.ms, what: `${f.slice(0, 60)} on ${p.slice(0, 20)}... (${p.length})` };
         assert.ok(t.ms < 50, `${f.slice(0, 60)} on ${p.slice(0, 20)}... took ${t.ms} ms`);
       }
@@ -210,11 +220,38 @@ test('random long filters (up to 1,024 characters) on random 2,048-character pat
     accepted++;
     for (let k = 0; k < 4; k++) {
       const p = Array.from({ length: MAX_FILTERED_PATH }, () => '/ab1-.x'[Math.floor(r() * 7)]).join('');
+      const before = c.matcher!.work;
       const t = timed(() => pathMatches(c.matcher, p));
+      assert.ok(c.matcher!.work - before <= WORK_PER_UNIT * p.length, `seed 77, filter #${n}: ${c.matcher!.work - before} instructions`);
       assert.ok(t.ms < 50, `seed 77, filter #${n} on a random path took ${t.ms} ms`);
     }
   }
   assert.ok(accepted >= 10, `only ${accepted} of the random long filters compiled`);
+});
+
+test('a lazy DFA\'s cache is bounded: unique paths fill it, it is cleared and refilled, matches stay right and linear', () => {
+  // Each unit of a random a/b path is a new state of this filter's DFA (it remembers the last 29 units).
+  const f = '[ab]*a[ab]{28}';
+  const m = compiled(f)!;
+  const v8 = new RegExp(`^(?:${f})$`);
+  const r = rng(5);
+  let full = -1;
+  let matched = 0;
+  for (let n = 0; n < 40; n++) {
+    const p = Array.from({ length: MAX_FILTERED_PATH }, () => (r() < 0.5 ? 'a' : 'b')).join('');
+    const before = m.work;
+    const got = pathMatches(m, p);
+    assert.equal(got, v8.test(p), `path #${n}`);
+    matched += got ? 1 : 0;
+    assert.ok(m.work - before <= WORK_PER_UNIT * p.length, `path #${n}: ${m.work - before} instructions for ${p.length} units`);
+    assert.ok(m.states <= m.maxStates, `${m.states} states, at most ${m.maxStates}`);
+    // Tables grow by doubling up to TABLE_ENTRIES and POOL_ENTRIES (4 bytes each), never past them.
+    assert.ok(m.bytes < 1.5 * 2 ** 20, `path #${n}: the tables hold ${m.bytes} bytes`);
+    if (n === 30) full = m.bytes;
+  }
+  assert.equal(m.bytes, full, 'the tables have stopped growing');
+  assert.ok(m.resets >= 10, `the cache was cleared ${m.resets} times`);
+  assert.ok(matched > 5 && matched < 35, `${matched} of 40 matched`);
 });
 
 test('only the first MAX_FILTERED_PATH characters of a path are evaluated', () => {
