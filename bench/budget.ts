@@ -93,6 +93,10 @@ export const microBudget = {
   routesApiMsMax: 50,
   /** The longest the collector's event loop is held during a GET /metrics of 1,000 busy routes. */
   metricsBlockMsMax: 20,
+  /** A typical path filter (`/api/.*`, `/(users|orders)/[0-9]+`) on a 30-character path. */
+  filterTypicalNsMax: 150,
+  /** Any accepted filter (up to 1,024 characters) on a 2,048-character path. */
+  filterWorstMsMax: 1,
 };
 
 /** The budget as the README states it (printed by `npm run bench -- --budget`). */
@@ -112,5 +116,6 @@ export function budgetText(): string {
     `- collector ingest (decode + validate + route lookup + HDR record), one core: at least ${(microBudget.ingestEventsPerSecMin / 1e6).toFixed(0)} M events/s`,
     `- GET /v1/routes with 1,000 routes: under ${microBudget.routesApiMsMax} ms`,
     `- GET /metrics with 1,000 busy routes: no event-loop block of ${microBudget.metricsBlockMsMax} ms or more, in any format`,
+    `- a typical path filter on a 30-character path: at most ${microBudget.filterTypicalNsMax} ns; any accepted filter on a 2,048-character path: at most ${microBudget.filterWorstMsMax} ms`,
   ].join('\n');
 }

@@ -105,7 +105,7 @@ export const agentSettings = {
   pathFilter: {
     env: 'NODEFLIGHT_PATH_FILTER',
     default: '.*',
-    description: 'Regular expression; a request is recorded only if it matches the whole path (query string excluded), as JFR\'s `Pattern.matches`. Patterns that can backtrack catastrophically are refused.',
+    description: 'Regular expression; a request is recorded only if it matches the whole path (query string excluded), as JFR\'s `Pattern.matches`. It is matched in time linear in the path, whatever the filter; backreferences, lookaround and word boundaries are refused when it is set.',
     live: true,
     parse(raw: string): Parsed<string> {
       const c = compilePathFilter(raw);

@@ -43,6 +43,6 @@ test('hello messages validate; bad ones say why', () => {
   };
   assert.ok('message' in validateAgentMessage(hello));
   assert.match((validateAgentMessage({ ...hello, pid: -1 }) as { error: string }).error, /pid/);
-  assert.match((validateAgentMessage({ ...hello, settings: { ...defaultLiveSettings, pathFilter: '(a+)+' } }) as { error: string }).error, /refused/);
+  assert.match((validateAgentMessage({ ...hello, settings: { ...defaultLiveSettings, pathFilter: '/a(?=b)' } }) as { error: string }).error, /refused/);
   assert.match((validateAgentMessage({ t: 'nope' }) as { error: string }).error, /unknown message type/);
 });
