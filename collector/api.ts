@@ -8,6 +8,7 @@ import type { Aggregator } from './aggregator.js';
 import { authMessage, type TokenCheck } from './auth.js';
 import type { ControlApi } from './control-api.js';
 import { serveDashboard } from './dashboard.js';
+import type { HostCheck } from './host-check.js';
 import type { Ingest } from './ingest.js';
 import { LiveFeed } from './live.js';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
@@ -31,6 +32,7 @@ export interface ApiDeps {
   aggregator: Aggregator;
   ingest: Ingest;
   checkToken: TokenCheck;
+  checkHost: HostCheck;
   clock: () => number;
   startedAt: number;
   /** Settings and recordings (control-api.ts). */
@@ -124,6 +126,8 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
 
   /** Returns null when the dashboard or the live feed answered itself. */
   function handle(req: IncomingMessage, res: ServerResponse): Reply | null {
+    const refused = deps.checkHost(req.headers.host);
+    if (refused !== null) throw new HttpError(403, refused);
     const method = req.method ?? 'GET';
     let url: URL;
     try {

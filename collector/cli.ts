@@ -4,7 +4,16 @@ import { parseArgs } from 'node:util';
 import { ConfigError, parseFlag } from './config.js';
 import { startCollector, type CollectorOptions } from './index.js';
 
-const USAGE = 'usage: nodeflight collector [--host 127.0.0.1] [--port 8081] [--token T] [--data-dir DIR] [--recording-timeout-ms 10000] [--recording-store-ms 300000]';
+const USAGE = 'usage: nodeflight collector [--host 127.0.0.1] [--port 8081] [--token T] [--data-dir DIR] [--recording-timeout-ms 10000] [--recording-store-ms 300000]' +
+  ' [--allowed-hosts NAME,...|*] [--max-routes 2000] [--max-services 100] [--recording-agent-max-bytes N]' +
+  ' [--recording-max-bytes N] [--recording-max-ms 120000] [--ingest-pending-max-bytes N]';
+
+/** Flags of the limits, each read by parseFlag under its key. */
+const LIMIT_FLAGS = {
+  'allowed-hosts': 'allowedHosts', 'max-routes': 'maxRoutes', 'max-services': 'maxServices',
+  'recording-agent-max-bytes': 'recordingAgentMaxBytes', 'recording-max-bytes': 'recordingMaxBytes',
+  'recording-max-ms': 'recordingMaxMs', 'ingest-pending-max-bytes': 'ingestPendingMaxBytes',
+} as const;
 
 function options(argv: string[]): CollectorOptions | 'help' {
   let values;
@@ -12,7 +21,8 @@ function options(argv: string[]): CollectorOptions | 'help' {
     ({ values } = parseArgs({
       args: argv,
       options: { host: { type: 'string' }, port: { type: 'string' }, token: { type: 'string' }, 'data-dir': { type: 'string' },
-        'recording-timeout-ms': { type: 'string' }, 'recording-store-ms': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+        'recording-timeout-ms': { type: 'string' }, 'recording-store-ms': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        ...Object.fromEntries(Object.keys(LIMIT_FLAGS).map((f) => [f, { type: 'string' as const }])) },
       strict: true,
       allowPositionals: false,
     }));
@@ -20,7 +30,13 @@ function options(argv: string[]): CollectorOptions | 'help' {
     throw new ConfigError((err as Error).message);
   }
   if (values.help) return 'help';
+  const limits: Record<string, unknown> = {};
+  for (const [flag, key] of Object.entries(LIMIT_FLAGS)) {
+    const raw = (values as Record<string, string | boolean | undefined>)[flag];
+    if (typeof raw === 'string') limits[key] = parseFlag(key, raw);
+  }
   return {
+    ...limits,
     host: values.host === undefined ? undefined : parseFlag('host', values.host),
     port: values.port === undefined ? undefined : parseFlag('port', values.port),
     token: values.token === undefined ? undefined : parseFlag('token', values.token),

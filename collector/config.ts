@@ -22,6 +22,19 @@ function milliseconds(raw: string): Parsed<number> {
   return raw.trim() !== '' && Number.isInteger(n) && n >= 1 && n <= MAX_DURATION_MS ? { value: n } : { error: `must be an integer number of milliseconds from 1 to ${MAX_DURATION_MS}` };
 }
 
+function positive(raw: string): Parsed<number> {
+  const n = Number(raw);
+  return raw.trim() !== '' && Number.isSafeInteger(n) && n >= 1 ? { value: n } : { error: 'must be a positive integer' };
+}
+
+/** Comma-separated host names; `*` alone accepts any. */
+function hostList(raw: string): Parsed<string[]> {
+  const names = raw.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+  const bad = names.find((h) => h !== '*' && !/^\.?[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?$/.test(h));
+  if (names.length === 0) return { error: 'must name at least one host' };
+  return bad === undefined ? { value: names.map((h) => h.replace(/\.$/, '')) } : { error: `has a malformed host name ${JSON.stringify(bad)}` };
+}
+
 const collectorSettings = {
   host: { flag: '--host', env: 'NODEFLIGHT_COLLECTOR_HOST', parse: nonEmpty },
   port: {
@@ -38,6 +51,18 @@ const collectorSettings = {
   recordingTimeoutMs: { flag: '--recording-timeout-ms', env: 'NODEFLIGHT_COLLECTOR_RECORDING_TIMEOUT_MS', parse: milliseconds },
   /** How long a finished recording operation is kept (Flink's rest.async.store-duration). */
   recordingStoreMs: { flag: '--recording-store-ms', env: 'NODEFLIGHT_COLLECTOR_RECORDING_STORE_MS', parse: milliseconds },
+  /** Host names a browser may use for this collector besides loopback names and addresses (host-check.ts). */
+  allowedHosts: { flag: '--allowed-hosts', env: 'NODEFLIGHT_COLLECTOR_ALLOWED_HOSTS', parse: hostList },
+  maxRoutes: { flag: '--max-routes', env: 'NODEFLIGHT_COLLECTOR_MAX_ROUTES', parse: positive },
+  maxServices: { flag: '--max-services', env: 'NODEFLIGHT_COLLECTOR_MAX_SERVICES', parse: positive },
+  /** Bytes one agent may send into one recording. */
+  recordingAgentMaxBytes: { flag: '--recording-agent-max-bytes', env: 'NODEFLIGHT_COLLECTOR_RECORDING_AGENT_MAX_BYTES', parse: positive },
+  /** Bytes of one recording, all agents together. */
+  recordingMaxBytes: { flag: '--recording-max-bytes', env: 'NODEFLIGHT_COLLECTOR_RECORDING_MAX_BYTES', parse: positive },
+  /** A recording not complete this long after it was asked for fails, however busy its agents. */
+  recordingMaxMs: { flag: '--recording-max-ms', env: 'NODEFLIGHT_COLLECTOR_RECORDING_MAX_MS', parse: milliseconds },
+  /** Bytes of incomplete WebSocket frames held across all agent connections. */
+  ingestPendingMaxBytes: { flag: '--ingest-pending-max-bytes', env: 'NODEFLIGHT_COLLECTOR_INGEST_PENDING_MAX_BYTES', parse: positive },
 } satisfies Record<string, Spec<unknown>>;
 
 type Key = keyof typeof collectorSettings;
@@ -68,9 +93,15 @@ export interface ConfigOptions {
   dataDir?: string;
   recordingTimeoutMs?: number;
   recordingStoreMs?: number;
+  allowedHosts?: string[];
   maxRoutes?: number;
+  maxServices?: number;
   maxRecentEvents?: number;
   maxAgents?: number;
+  recordingAgentMaxBytes?: number;
+  recordingMaxBytes?: number;
+  recordingMaxMs?: number;
+  ingestPendingMaxBytes?: number;
 }
 
 export interface CollectorConfig {
@@ -80,9 +111,15 @@ export interface CollectorConfig {
   dataDir: string | undefined;
   recordingTimeoutMs: number;
   recordingStoreMs: number;
+  allowedHosts: string[];
   maxRoutes: number;
+  maxServices: number;
   maxRecentEvents: number;
   maxAgents: number;
+  recordingAgentMaxBytes: number;
+  recordingMaxBytes: number;
+  recordingMaxMs: number;
+  ingestPendingMaxBytes: number;
 }
 
 const defaults = {
@@ -91,8 +128,13 @@ const defaults = {
   recordingTimeoutMs: 10_000,
   recordingStoreMs: 300_000,
   maxRoutes: 2000,
+  maxServices: 100,
   maxRecentEvents: 10_000,
   maxAgents: 1000,
+  recordingAgentMaxBytes: 256 * 1024 * 1024,
+  recordingMaxBytes: 1024 * 1024 * 1024,
+  recordingMaxMs: 120_000,
+  ingestPendingMaxBytes: 64 * 1024 * 1024,
 } as const;
 
 /** Options given in code are checked with the same rules as flags. */
@@ -122,7 +164,13 @@ export function resolveConfig(opts: ConfigOptions, env: NodeJS.ProcessEnv): Coll
     dataDir: checked('dataDir', opts.dataDir) ?? fromEnv('dataDir', env),
     recordingTimeoutMs: checked('recordingTimeoutMs', opts.recordingTimeoutMs) ?? fromEnv('recordingTimeoutMs', env) ?? defaults.recordingTimeoutMs,
     recordingStoreMs: checked('recordingStoreMs', opts.recordingStoreMs) ?? fromEnv('recordingStoreMs', env) ?? defaults.recordingStoreMs,
-    maxRoutes: limit('maxRoutes', opts.maxRoutes, defaults.maxRoutes),
+    allowedHosts: checked('allowedHosts', opts.allowedHosts) ?? fromEnv('allowedHosts', env) ?? [],
+    maxRoutes: checked('maxRoutes', opts.maxRoutes) ?? fromEnv('maxRoutes', env) ?? defaults.maxRoutes,
+    maxServices: checked('maxServices', opts.maxServices) ?? fromEnv('maxServices', env) ?? defaults.maxServices,
+    recordingAgentMaxBytes: checked('recordingAgentMaxBytes', opts.recordingAgentMaxBytes) ?? fromEnv('recordingAgentMaxBytes', env) ?? defaults.recordingAgentMaxBytes,
+    recordingMaxBytes: checked('recordingMaxBytes', opts.recordingMaxBytes) ?? fromEnv('recordingMaxBytes', env) ?? defaults.recordingMaxBytes,
+    recordingMaxMs: checked('recordingMaxMs', opts.recordingMaxMs) ?? fromEnv('recordingMaxMs', env) ?? defaults.recordingMaxMs,
+    ingestPendingMaxBytes: checked('ingestPendingMaxBytes', opts.ingestPendingMaxBytes) ?? fromEnv('ingestPendingMaxBytes', env) ?? defaults.ingestPendingMaxBytes,
     maxRecentEvents: limit('maxRecentEvents', opts.maxRecentEvents, defaults.maxRecentEvents),
     maxAgents: limit('maxAgents', opts.maxAgents, defaults.maxAgents),
   };

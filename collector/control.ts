@@ -16,7 +16,7 @@ import type { Scope, SettingsStore } from './settings-store.js';
 export interface IngestControl {
   onHello(agent: AgentState, hello: HelloMessage): void;
   onSettingsAck(agent: AgentState, m: SettingsAckMessage): void;
-  onDumpData(agent: AgentState, link: object, m: DumpDataMessage): void;
+  onDumpData(agent: AgentState, link: object, m: DumpDataMessage, bytes: number): void;
   onClosed(agent: AgentState, link: object): void;
 }
 
@@ -59,8 +59,8 @@ export class Control implements IngestControl {
     if (agent.settingsRejected !== null && agent.settingsRejected.version <= m.version) agent.settingsRejected = null;
   }
 
-  onDumpData(agent: AgentState, link: object, m: DumpDataMessage): void {
-    this.recordings.onDumpData(agent, link, m);
+  onDumpData(agent: AgentState, link: object, m: DumpDataMessage, bytes: number): void {
+    this.recordings.onDumpData(agent, link, m, bytes);
   }
 
   onClosed(agent: AgentState, link: object): void {

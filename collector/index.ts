@@ -15,6 +15,7 @@ import { resolveConfig, type ConfigOptions } from './config.js';
 import { Control } from './control.js';
 import { createControlApi } from './control-api.js';
 import { initHistograms } from './histogram.js';
+import { createHostCheck } from './host-check.js';
 import { attachIngest } from './ingest.js';
 import { Recordings } from './recordings.js';
 import { rawErrorResponse } from './respond.js';
@@ -49,17 +50,22 @@ export async function startCollector(opts: CollectorOptions = {}): Promise<Colle
   const clock = opts.clock ?? Date.now;
   if (config.dataDir !== undefined) await mkdir(config.dataDir, { recursive: true });
   const store = await SettingsStore.open(config.dataDir, config.maxAgents);
-  const recordings = new Recordings({ dataDir: config.dataDir, timeoutMs: config.recordingTimeoutMs, storeMs: config.recordingStoreMs, clock });
+  const recordings = new Recordings({
+    dataDir: config.dataDir, timeoutMs: config.recordingTimeoutMs, storeMs: config.recordingStoreMs, maxMs: config.recordingMaxMs,
+    agentMaxBytes: config.recordingAgentMaxBytes, maxBytes: config.recordingMaxBytes, clock,
+  });
+  await recordings.sweep();
   const agents = new AgentRegistry(config.maxAgents);
   const aggregator = new Aggregator(config.maxRoutes, config.maxRecentEvents);
   const streams = new StreamStore(config.maxAgents, config.maxRoutes);
   const checkToken = createTokenCheck(config.token);
+  const checkHost = createHostCheck(config.host, config.allowedHosts);
 
   const server = createServer();
   const control = new Control(agents, store, recordings);
-  const ingest = attachIngest(server, { agents, aggregator, checkToken, clock, control, streams });
+  const ingest = attachIngest(server, { agents, aggregator, checkToken, checkHost, clock, control, streams });
   control.attach((agent, message) => ingest.send(agent, message));
-  server.on('request', createApi({ agents, aggregator, ingest, checkToken, clock, startedAt: clock(), control: createControlApi(control), streams }));
+  server.on('request', createApi({ agents, aggregator, ingest, checkToken, checkHost, clock, startedAt: clock(), control: createControlApi(control), streams }));
   server.on('clientError', onClientError);
   try {
     await listen(server, config.port, config.host);

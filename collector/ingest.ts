@@ -16,6 +16,7 @@ import { copyCounters, type AgentRegistry, type AgentState } from './agents.js';
 import type { Aggregator } from './aggregator.js';
 import { authMessage, type TokenCheck } from './auth.js';
 import type { IngestControl } from './control.js';
+import type { HostCheck } from './host-check.js';
 import type { StreamStore } from './stream-store.js';
 import { rawErrorResponse } from './respond.js';
 import { stripVersion } from './router.js';
@@ -34,6 +35,7 @@ export interface IngestDeps {
   agents: AgentRegistry;
   aggregator: Aggregator;
   checkToken: TokenCheck;
+  checkHost: HostCheck;
   clock: () => number;
   /** Settings and dumps: told of hellos, acks, dump data and closed connections. */
   control: IngestControl;
@@ -140,7 +142,7 @@ export function attachIngest(server: Server, deps: IngestDeps): Ingest {
         case 'settings-ack':
           return deps.control.onSettingsAck(this.agent, m);
         case 'dump-data':
-          return deps.control.onDumpData(this.agent, this, m);
+          return deps.control.onDumpData(this.agent, this, m, (data as Buffer).length);
       }
     }
 
@@ -212,7 +214,12 @@ export function attachIngest(server: Server, deps: IngestDeps): Ingest {
     } catch (err) {
       return refuse(socket, 404, (err as Error).message);
     }
+    const badHost = deps.checkHost(req.headers.host);
+    if (badHost !== null) return refuse(socket, 403, badHost);
     if (path !== '/ingest') return refuse(socket, 404, `no WebSocket endpoint at ${req.url}; agents connect to /v1/ingest`);
+    // Agents send no Origin; browsers always do, and a page must not pose as an agent.
+    const origin = req.headers.origin;
+    if (origin !== undefined) return refuse(socket, 403, `a WebSocket from a web page (Origin ${JSON.stringify(origin).slice(0, 200)}) cannot connect to the agents' endpoint`);
     const auth = deps.checkToken(req.headers.authorization);
     if (auth !== 'ok') return refuse(socket, 401, authMessage(auth), { 'WWW-Authenticate': 'Bearer' });
     wss.handleUpgrade(req, socket, head, (ws) => connections.add(new Connection(ws)));
