@@ -51,6 +51,8 @@ const collectorSettings = {
   recordingTimeoutMs: { flag: '--recording-timeout-ms', env: 'NODEFLIGHT_COLLECTOR_RECORDING_TIMEOUT_MS', parse: milliseconds },
   /** How long a finished recording operation is kept (Flink's rest.async.store-duration). */
   recordingStoreMs: { flag: '--recording-store-ms', env: 'NODEFLIGHT_COLLECTOR_RECORDING_STORE_MS', parse: milliseconds },
+  /** How long a disconnected agent's runtime, pauses and in-flight requests are kept (gone-agents.ts). */
+  goneAgentMs: { flag: '--gone-agent-ms', env: 'NODEFLIGHT_COLLECTOR_GONE_AGENT_MS', parse: milliseconds },
   /** Host names a browser may use for this collector besides loopback names and addresses (host-check.ts). */
   allowedHosts: { flag: '--allowed-hosts', env: 'NODEFLIGHT_COLLECTOR_ALLOWED_HOSTS', parse: hostList },
   maxRoutes: { flag: '--max-routes', env: 'NODEFLIGHT_COLLECTOR_MAX_ROUTES', parse: positive },
@@ -93,6 +95,11 @@ export interface ConfigOptions {
   dataDir?: string;
   recordingTimeoutMs?: number;
   recordingStoreMs?: number;
+  goneAgentMs?: number;
+  /** Disconnected agents kept with their history; past this the one gone longest is forgotten. */
+  maxGoneAgents?: number;
+  /** How often agents are pinged; one that missed a ping by the next is cut (end reason `timeout`). */
+  heartbeatMs?: number;
   allowedHosts?: string[];
   maxRoutes?: number;
   maxServices?: number;
@@ -111,6 +118,9 @@ export interface CollectorConfig {
   dataDir: string | undefined;
   recordingTimeoutMs: number;
   recordingStoreMs: number;
+  goneAgentMs: number;
+  maxGoneAgents: number;
+  heartbeatMs: number;
   allowedHosts: string[];
   maxRoutes: number;
   maxServices: number;
@@ -127,6 +137,9 @@ const defaults = {
   port: 8081,
   recordingTimeoutMs: 10_000,
   recordingStoreMs: 300_000,
+  goneAgentMs: 3_600_000,
+  maxGoneAgents: 100,
+  heartbeatMs: 30_000,
   maxRoutes: 2000,
   maxServices: 100,
   maxRecentEvents: 10_000,
@@ -164,6 +177,9 @@ export function resolveConfig(opts: ConfigOptions, env: NodeJS.ProcessEnv): Coll
     dataDir: checked('dataDir', opts.dataDir) ?? fromEnv('dataDir', env),
     recordingTimeoutMs: checked('recordingTimeoutMs', opts.recordingTimeoutMs) ?? fromEnv('recordingTimeoutMs', env) ?? defaults.recordingTimeoutMs,
     recordingStoreMs: checked('recordingStoreMs', opts.recordingStoreMs) ?? fromEnv('recordingStoreMs', env) ?? defaults.recordingStoreMs,
+    goneAgentMs: checked('goneAgentMs', opts.goneAgentMs) ?? fromEnv('goneAgentMs', env) ?? defaults.goneAgentMs,
+    maxGoneAgents: limit('maxGoneAgents', opts.maxGoneAgents, defaults.maxGoneAgents),
+    heartbeatMs: limit('heartbeatMs', opts.heartbeatMs, defaults.heartbeatMs),
     allowedHosts: checked('allowedHosts', opts.allowedHosts) ?? fromEnv('allowedHosts', env) ?? [],
     maxRoutes: checked('maxRoutes', opts.maxRoutes) ?? fromEnv('maxRoutes', env) ?? defaults.maxRoutes,
     maxServices: checked('maxServices', opts.maxServices) ?? fromEnv('maxServices', env) ?? defaults.maxServices,

@@ -40,7 +40,7 @@ export interface ControlApi {
  * preflight, but never one with this type: so no page can change state it cannot read.
  */
 function requireJson(method: string, req: IncomingMessage): void {
-  const type = req.headers['content-type']?.split(';')[0]!.trim().toLowerCase();
+  const type = req.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
   if (type !== 'application/json') {
     throw new HttpError(415, `${method} requests need Content-Type: application/json, got ${type === undefined ? 'none' : JSON.stringify(type)}`);
   }

@@ -151,7 +151,7 @@ export class Recordings {
     }
     if (op.received > this.opts.maxBytes) return this.fail(op, `the agents sent more than ${this.opts.maxBytes} bytes (--recording-max-bytes)`);
     this.arm(op);
-    const { events, counters } = m;
+    const { events, counters, inflight } = m;
     op.chain = op.chain.then(async () => {
       if (op.status !== 'IN_PROGRESS') return;
       const w = await op.writer!;
@@ -160,6 +160,7 @@ export class Recordings {
         await w.writeAgent(p.identity, counters);
       }
       if (events.count > 0) await w.writeEvents(p.identity.agentId, events);
+      if (inflight !== undefined) await w.writeInflight(p.identity.agentId, inflight);
     }).catch((err: Error) => this.fail(op, `could not write the recording: ${err.message}`));
     if (m.last) {
       op.pending.delete(agent.id);
