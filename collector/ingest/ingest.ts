@@ -190,7 +190,10 @@ export function attachIngest(server: Server, deps: IngestDeps): Ingest {
     private onHello(hello: HelloMessage): void {
       const previous = deps.agents.get(hello.agentId)?.link;
       const agent = deps.agents.connect(hello, this, deps.clock());
-      if (agent === null) return this.close(CloseCode.tooManyAgents, 'this collector holds as many connected agents as it may');
+      if (agent === 'full') return this.close(CloseCode.tooManyAgents, 'this collector holds as many connected agents as it may');
+      // Refused, not replaced: else any client that read the id in /v1/agents could cut the agent off
+      // and, with a high seq, have its later batches acknowledged and thrown away.
+      if (agent === 'taken') return this.reject(CloseCode.idTaken, `agent id ${hello.agentId} belongs to another agent process`);
       clearTimeout(this.helloTimer);
       if (previous instanceof Connection) previous.close(CloseCode.replaced, `a newer connection took over agent ${hello.agentId}`);
       this.agent = agent;
