@@ -58,8 +58,8 @@ export async function startCollector(opts: CollectorOptions = {}): Promise<Colle
   });
   await recordings.sweep();
   const agents = new AgentRegistry(config.maxAgents);
-  const aggregator = new Aggregator(config.maxRoutes, config.maxRecentEvents);
-  const series = new SeriesStore(config.maxAgents, config.maxRoutes);
+  const aggregator = new Aggregator(config.maxRoutes, config.maxRecentEvents, config.maxServices);
+  const series = new SeriesStore(config.maxAgents, config.maxRoutes, config.maxServices);
   const checkToken = createTokenCheck(config.token);
   const checkHost = createHostCheck(config.host, config.allowedHosts);
   const inflight = new InflightStore();

@@ -35,7 +35,7 @@ test('unversioned paths answer as v1; an unknown version is a 404 with an errors
   const bare = await getJson(`${collector.url}/overview`);
   assert.equal(bare.status, 200);
   assert.deepEqual({ ...bare.body, uptimeMs: 0 }, { ...v1.body, uptimeMs: 0 });
-  assert.deepEqual(Object.keys(v1.body).sort(), ['agents', 'connectedAgents', 'events', 'rejectedFrames', 'routes', 'routesOverflowed', 'uptimeMs', 'version']);
+  assert.deepEqual(Object.keys(v1.body).sort(), ['agents', 'connectedAgents', 'events', 'rejectedFrames', 'routes', 'routesOverflowed', 'servicesOverflowed', 'uptimeMs', 'version']);
   assert.deepEqual(await getJson(`${collector.url}/v9/overview`), { status: 404, body: { errors: ['unknown API version v9; this collector serves v1'] } });
   assert.deepEqual(await getJson(`${collector.url}/v1/nothing`), { status: 404, body: { errors: ['no such endpoint: /v1/nothing'] } });
   assert.deepEqual(await getJson(`${collector.url}/dashboard/nothing.js`), { status: 404, body: { errors: ['no dashboard file "/dashboard/nothing.js"'] } });

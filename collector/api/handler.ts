@@ -85,6 +85,7 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
         rejectedFrames: deps.ingest.rejectedFrames,
         routes: agg.routeCount,
         routesOverflowed: agg.overflowedEvents(),
+        servicesOverflowed: agg.foldedServiceEvents(),
       });
     })
     .get('/agents', (_p, q) => {
