@@ -76,6 +76,7 @@ export async function startCollector(opts: CollectorOptions = {}): Promise<Colle
   const control = new Control(agents, store, recordings);
   const ingest = attachIngest(server, {
     agents, aggregator, checkToken, checkHost, clock, control, series, inflight, gone, heartbeatMs: config.heartbeatMs,
+    pendingMaxBytes: config.ingestPendingMaxBytes,
   });
   control.attach((agent, message) => ingest.send(agent, message));
   server.on('request', createApi({

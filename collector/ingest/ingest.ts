@@ -6,6 +6,11 @@
 // by the connection's own decoder and schema-checked before it is used; a frame that
 // fails closes the connection with a code and a reason the agent can log, and counts
 // as rejected. Timers are unref'd: the HTTP server alone keeps the process alive.
+//
+// Bytes of frames not yet whole (a frame, or a fragmented message, still arriving) are
+// counted per connection, to within one socket read, and capped across connections:
+// over `pendingMaxBytes`, the connection holding the most is closed with 1013, so many
+// slow senders cannot make the collector hold many frames' worth of memory.
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
@@ -36,6 +41,10 @@ const MAX_REASON_BYTES = 120;
 const CLOSE_GRACE_MS = 2_000;
 /** The WebSocket standard's close code for a server-side failure. */
 const INTERNAL_ERROR = 1011;
+/** The WebSocket standard's "try again later". */
+const TRY_AGAIN_LATER = 1013;
+/** Default cap on bytes of partly received frames across connections. */
+const PENDING_MAX_BYTES = 64 * 1024 * 1024;
 
 /** What the ingest tells the control about; `link` is the connection a message came on. */
 export interface IngestControl {
@@ -61,6 +70,8 @@ export interface IngestDeps {
   gone?: GoneAgents;
   /** Ping period; default HEARTBEAT_MS. */
   heartbeatMs?: number;
+  /** Bytes of partly received frames held across connections; default PENDING_MAX_BYTES. */
+  pendingMaxBytes?: number;
 }
 
 export interface Ingest {
@@ -88,6 +99,15 @@ export function attachIngest(server: Server, deps: IngestDeps): Ingest {
   const stats = { rejectedFrames: 0 };
   const encoder = createEncoder();
   const heartbeatMs = deps.heartbeatMs ?? HEARTBEAT_MS;
+  const pendingMaxBytes = deps.pendingMaxBytes ?? PENDING_MAX_BYTES;
+  /** Sum of every connection's `pending`. */
+  let heldBytes = 0;
+
+  function overPendingCap(): void {
+    let most: Connection | null = null;
+    for (const c of connections) if (most === null || c.pending > most.pending) most = c;
+    most?.cutForMemory();
+  }
 
   class Connection {
     private agent: AgentState | null = null;
@@ -99,10 +119,20 @@ export function attachIngest(server: Server, deps: IngestDeps): Ingest {
     private ending: Omit<AgentEnd, 'at'> | null = null;
     /** The socket's error, if it failed (ECONNRESET ...). */
     private socketError: string | null = null;
+    /** Bytes read since the last whole message: what ws holds of frames still arriving. */
+    pending = 0;
 
-    constructor(readonly ws: WebSocket, socket: Duplex) {
+    constructor(readonly ws: WebSocket, private readonly socket: Duplex) {
       socket.on('error', (err: NodeJS.ErrnoException) => (this.socketError ??= err.code ?? err.message));
+      // ws reads the socket first (its listener came first), so a message of this read has fired already.
+      socket.on('data', (chunk: Buffer) => {
+        if (this.closing) return;
+        this.pending += chunk.length;
+        heldBytes += chunk.length;
+        if (heldBytes > pendingMaxBytes) overPendingCap();
+      });
       ws.on('message', (data, isBinary) => {
+        this.release();
         try {
           this.onFrame(data, isBinary);
         } catch (err) {
@@ -130,6 +160,21 @@ export function attachIngest(server: Server, deps: IngestDeps): Ingest {
       }
       this.alive = false;
       this.ws.ping();
+    }
+
+    private release(): void {
+      heldBytes -= this.pending;
+      this.pending = 0;
+    }
+
+    /** Closes at once and lets go of what ws holds: the close frame is flushed, then the socket destroyed. */
+    cutForMemory(): void {
+      const held = this.pending;
+      this.release();
+      this.reject(TRY_AGAIN_LATER, `the collector holds over ${pendingMaxBytes} bytes of partly received frames; this connection held the most (${held})`);
+      this.socket.pause();
+      this.socket.end();
+      this.socket.once('finish', () => this.socket.destroy());
     }
 
     close(code: number, reason: string): void {
@@ -226,6 +271,7 @@ export function attachIngest(server: Server, deps: IngestDeps): Ingest {
 
     private onClose(code: number, reason: string): void {
       this.closing = true;
+      this.release();
       clearTimeout(this.helloTimer);
       connections.delete(this);
       if (this.agent !== null) {
