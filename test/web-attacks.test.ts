@@ -130,6 +130,13 @@ for (const token of [undefined, TOKEN]) {
       await r.body.dump();
       assert.equal(r.statusCode, 200);
       assert.equal(r.headers['access-control-allow-origin'], undefined);
+      // Nor does a preflight let it send JSON: no Access-Control-Allow-* header answers it.
+      const pre = await request(`${collector.url}/v1/settings`, {
+        method: 'OPTIONS',
+        headers: { origin: `http://evil.test:${evil.port}`, 'access-control-request-method': 'PUT', 'access-control-request-headers': 'content-type' },
+      });
+      await pre.body.dump();
+      assert.deepEqual(Object.keys(pre.headers).filter((h) => h.startsWith('access-control-')), []);
     });
 
     test('a page at 127.0.0.2 cannot pose as an agent over the ingest WebSocket', async () => {
