@@ -5,14 +5,16 @@ import { ConfigError, parseFlag } from '../collector/config.js';
 import { startCollector, type CollectorOptions } from '../collector/index.js';
 
 const USAGE = 'usage: nodeflight collector [--host 127.0.0.1] [--port 8081] [--token T] [--data-dir DIR]' +
-  ' [--recording-timeout-ms 10000] [--recording-store-ms 300000] [--gone-agent-ms 3600000] [--allowed-hosts NAME,...|*]' +
+  ' [--recording-timeout-ms 10000] [--recording-store-ms 300000] [--gone-agent-ms 3600000]' +
+  ' [--allowed-hosts NAME,...|*]' +
   ' [--max-routes 2000] [--max-services 100] [--recording-agent-max-bytes N] [--recording-max-bytes N]' +
   ' [--recording-max-ms 120000] [--ingest-pending-max-bytes N]';
 
 /** Each flag, read by parseFlag under its key of collector/config.ts. */
 const FLAGS = {
   host: 'host', port: 'port', token: 'token', 'data-dir': 'dataDir',
-  'recording-timeout-ms': 'recordingTimeoutMs', 'recording-store-ms': 'recordingStoreMs', 'gone-agent-ms': 'goneAgentMs',
+  'recording-timeout-ms': 'recordingTimeoutMs', 'recording-store-ms': 'recordingStoreMs',
+  'gone-agent-ms': 'goneAgentMs',
   'allowed-hosts': 'allowedHosts', 'max-routes': 'maxRoutes', 'max-services': 'maxServices',
   'recording-agent-max-bytes': 'recordingAgentMaxBytes', 'recording-max-bytes': 'recordingMaxBytes',
   'recording-max-ms': 'recordingMaxMs', 'ingest-pending-max-bytes': 'ingestPendingMaxBytes',

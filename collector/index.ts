@@ -53,7 +53,8 @@ export async function startCollector(opts: CollectorOptions = {}): Promise<Colle
   if (config.dataDir !== undefined) await mkdir(config.dataDir, { recursive: true });
   const store = await SettingsStore.open(config.dataDir, config.maxAgents);
   const recordings = new Recordings({
-    dataDir: config.dataDir, timeoutMs: config.recordingTimeoutMs, storeMs: config.recordingStoreMs, maxMs: config.recordingMaxMs,
+    dataDir: config.dataDir, timeoutMs: config.recordingTimeoutMs, storeMs: config.recordingStoreMs,
+    maxMs: config.recordingMaxMs,
     agentMaxBytes: config.recordingAgentMaxBytes, maxBytes: config.recordingMaxBytes, clock,
   });
   await recordings.sweep();
@@ -80,7 +81,8 @@ export async function startCollector(opts: CollectorOptions = {}): Promise<Colle
   });
   control.attach((agent, message) => ingest.send(agent, message));
   server.on('request', createApi({
-    agents, aggregator, ingest, checkToken, checkHost, clock, startedAt: clock(), control: createControlApi(control), series, inflight, gone,
+    agents, aggregator, ingest, checkToken, checkHost, clock, startedAt: clock(), control: createControlApi(control),
+    series, inflight, gone,
   }));
   server.on('clientError', onClientError);
   try {

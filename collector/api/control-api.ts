@@ -42,7 +42,8 @@ export interface ControlApi {
 function requireJson(method: string, req: IncomingMessage): void {
   const type = req.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
   if (type !== 'application/json') {
-    throw new HttpError(415, `${method} requests need Content-Type: application/json, got ${type === undefined ? 'none' : JSON.stringify(type)}`);
+    const got = type === undefined ? 'none' : JSON.stringify(type);
+    throw new HttpError(415, `${method} requests need Content-Type: application/json, got ${got}`);
   }
 }
 

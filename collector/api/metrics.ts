@@ -168,7 +168,8 @@ export function renderMetrics({ agg, agents, rejectedFrames, now, series, inflig
     family('nodeflight_collector_frames_rejected_total', 'counter', 'Agent frames refused as malformed, out of protocol or too large.', [`nodeflight_collector_frames_rejected_total ${rejectedFrames}\n`]),
     family('nodeflight_collector_routes', 'gauge', 'Routes the collector keeps statistics for.', [`nodeflight_collector_routes ${agg.routeCount}\n`]),
     family('nodeflight_collector_route_overflow_events_total', 'counter', 'Events counted under a service\'s "other" route because the route cap was reached.', [`nodeflight_collector_route_overflow_events_total ${agg.overflowedEvents()}\n`]),
-    family('nodeflight_collector_service_overflow_events_total', 'counter', 'Events counted under service "*" because the service cap was reached.',
+    family('nodeflight_collector_service_overflow_events_total', 'counter',
+      'Events counted under service "*" because the service cap was reached.',
       [`nodeflight_collector_service_overflow_events_total ${agg.foldedServiceEvents()}\n`]),
   ].join('') + (inflight === undefined ? '' : inflightFamilies(agents, inflight, now))
     + (series === undefined ? '' : renderSeriesMetrics(series, agents, now));

@@ -147,9 +147,12 @@ export class Recordings {
     p.bytes += bytes;
     op.received += bytes;
     if (p.bytes > this.opts.agentMaxBytes) {
-      return this.fail(op, `agent ${agent.id} (${agent.service}) sent more than ${this.opts.agentMaxBytes} bytes (--recording-agent-max-bytes)`);
+      const who = `agent ${agent.id} (${agent.service})`;
+      return this.fail(op, `${who} sent more than ${this.opts.agentMaxBytes} bytes (--recording-agent-max-bytes)`);
     }
-    if (op.received > this.opts.maxBytes) return this.fail(op, `the agents sent more than ${this.opts.maxBytes} bytes (--recording-max-bytes)`);
+    if (op.received > this.opts.maxBytes) {
+      return this.fail(op, `the agents sent more than ${this.opts.maxBytes} bytes (--recording-max-bytes)`);
+    }
     this.arm(op);
     const { events, counters, inflight } = m;
     op.chain = op.chain.then(async () => {

@@ -25,7 +25,8 @@ export function createHostCheck(boundHost: string, allowedHosts: readonly string
     if (name === null) return `malformed Host header ${JSON.stringify(header)}`;
     if (isIP(name) !== 0 || name === 'localhost' || name.endsWith('.localhost') || exact.has(name)) return null;
     if (suffixes.some((s) => name.endsWith(s) || name === s.slice(1))) return null;
-    return `Host ${JSON.stringify(header)} is not allowed: this collector answers to loopback names and IP addresses. ` +
+    return `Host ${JSON.stringify(header)} is not allowed: ` +
+      'this collector answers to loopback names and IP addresses. ' +
       `To reach it by this name, start it with --allowed-hosts ${name}`;
   };
 }

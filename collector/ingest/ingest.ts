@@ -171,7 +171,9 @@ export function attachIngest(server: Server, deps: IngestDeps): Ingest {
     cutForMemory(): void {
       const held = this.pending;
       this.release();
-      this.reject(TRY_AGAIN_LATER, `the collector holds over ${pendingMaxBytes} bytes of partly received frames; this connection held the most (${held})`);
+      const why = `the collector holds over ${pendingMaxBytes} bytes of partly received frames; ` +
+        `this connection held the most (${held})`;
+      this.reject(TRY_AGAIN_LATER, why);
       this.socket.pause();
       this.socket.end();
       this.socket.once('finish', () => this.socket.destroy());
@@ -235,10 +237,14 @@ export function attachIngest(server: Server, deps: IngestDeps): Ingest {
     private onHello(hello: HelloMessage): void {
       const previous = deps.agents.get(hello.agentId)?.link;
       const agent = deps.agents.connect(hello, this, deps.clock());
-      if (agent === 'full') return this.close(CloseCode.tooManyAgents, 'this collector holds as many connected agents as it may');
+      if (agent === 'full') {
+        return this.close(CloseCode.tooManyAgents, 'this collector holds as many connected agents as it may');
+      }
       // Refused, not replaced: else any client that read the id in /v1/agents could cut the agent off
       // and, with a high seq, have its later batches acknowledged and thrown away.
-      if (agent === 'taken') return this.reject(CloseCode.idTaken, `agent id ${hello.agentId} belongs to another agent process`);
+      if (agent === 'taken') {
+        return this.reject(CloseCode.idTaken, `agent id ${hello.agentId} belongs to another agent process`);
+      }
       clearTimeout(this.helloTimer);
       if (previous instanceof Connection) previous.close(CloseCode.replaced, `a newer connection took over agent ${hello.agentId}`);
       this.agent = agent;
@@ -310,7 +316,10 @@ export function attachIngest(server: Server, deps: IngestDeps): Ingest {
     if (path !== '/ingest') return refuse(socket, 404, `no WebSocket endpoint at ${req.url}; agents connect to /v1/ingest`);
     // Agents send no Origin; browsers always do, and a page must not pose as an agent.
     const origin = req.headers.origin;
-    if (origin !== undefined) return refuse(socket, 403, `a WebSocket from a web page (Origin ${JSON.stringify(origin).slice(0, 200)}) cannot connect to the agents' endpoint`);
+    if (origin !== undefined) {
+      const page = JSON.stringify(origin).slice(0, 200);
+      return refuse(socket, 403, `a WebSocket from a web page (Origin ${page}) cannot connect to the agents' endpoint`);
+    }
     const auth = deps.checkToken(req.headers.authorization);
     if (auth !== 'ok') return refuse(socket, 401, authMessage(auth), { 'WWW-Authenticate': 'Bearer' });
     wss.handleUpgrade(req, socket, head, (ws) => connections.add(new Connection(ws, socket)));
