@@ -15,6 +15,7 @@ import { resolveConfig, type ConfigOptions } from './config.js';
 import { Control } from './control/control.js';
 import { createControlApi } from './api/control-api.js';
 import { initHistograms } from './stats/histogram.js';
+import { createHostCheck } from './http/host-check.js';
 import { attachIngest } from './ingest/ingest.js';
 import { Recordings } from './control/recordings.js';
 import { rawErrorResponse } from './http/respond.js';
@@ -51,11 +52,17 @@ export async function startCollector(opts: CollectorOptions = {}): Promise<Colle
   const clock = opts.clock ?? Date.now;
   if (config.dataDir !== undefined) await mkdir(config.dataDir, { recursive: true });
   const store = await SettingsStore.open(config.dataDir, config.maxAgents);
-  const recordings = new Recordings({ dataDir: config.dataDir, timeoutMs: config.recordingTimeoutMs, storeMs: config.recordingStoreMs, clock });
+  const recordings = new Recordings({
+    dataDir: config.dataDir, timeoutMs: config.recordingTimeoutMs, storeMs: config.recordingStoreMs,
+    maxMs: config.recordingMaxMs,
+    agentMaxBytes: config.recordingAgentMaxBytes, maxBytes: config.recordingMaxBytes, clock,
+  });
+  await recordings.sweep();
   const agents = new AgentRegistry(config.maxAgents);
-  const aggregator = new Aggregator(config.maxRoutes, config.maxRecentEvents);
-  const series = new SeriesStore(config.maxAgents, config.maxRoutes);
+  const aggregator = new Aggregator(config.maxRoutes, config.maxRecentEvents, config.maxServices);
+  const series = new SeriesStore(config.maxAgents, config.maxRoutes, config.maxServices);
   const checkToken = createTokenCheck(config.token);
+  const checkHost = createHostCheck(config.host, config.allowedHosts);
   const inflight = new InflightStore();
   // What is kept beside the registry goes when it forgets an agent; it forgets gone agents past the retention.
   agents.onForget = (id) => {
@@ -69,11 +76,13 @@ export async function startCollector(opts: CollectorOptions = {}): Promise<Colle
   const server = createServer();
   const control = new Control(agents, store, recordings);
   const ingest = attachIngest(server, {
-    agents, aggregator, checkToken, clock, control, series, inflight, gone, heartbeatMs: config.heartbeatMs,
+    agents, aggregator, checkToken, checkHost, clock, control, series, inflight, gone, heartbeatMs: config.heartbeatMs,
+    pendingMaxBytes: config.ingestPendingMaxBytes,
   });
   control.attach((agent, message) => ingest.send(agent, message));
   server.on('request', createApi({
-    agents, aggregator, ingest, checkToken, clock, startedAt: clock(), control: createControlApi(control), series, inflight, gone,
+    agents, aggregator, ingest, checkToken, checkHost, clock, startedAt: clock(), control: createControlApi(control),
+    series, inflight, gone,
   }));
   server.on('clientError', onClientError);
   try {

@@ -92,7 +92,7 @@ test('bad PUTs are refused with every problem listed, and change nothing', async
   const wrongToken = await sendJson('PUT', `${collector.url}/v1/settings`, { thresholdMs: 5 }, { authorization: 'Bearer nope' });
   assert.equal(wrongToken.status, 401);
   // A body sent without Content-Length is counted as it arrives.
-  const big = await request(`${collector.url}/v1/settings`, { method: 'PUT', headers: auth, body: Readable.from([Buffer.alloc(700_000, 32), Buffer.alloc(700_000, 32)]) });
+  const big = await request(`${collector.url}/v1/settings`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: Readable.from([Buffer.alloc(700_000, 32), Buffer.alloc(700_000, 32)]) });
   assert.equal(big.statusCode, 413);
   assert.deepEqual(await big.body.json(), { errors: ['request body is larger than 1048576 bytes'] });
   assert.deepEqual((await sendJson('PUT', `${collector.url}/v1/agents/nobody/settings`, { thresholdMs: 5 }, auth)).status, 404);

@@ -9,6 +9,7 @@ import { authMessage, type TokenCheck } from '../http/auth.js';
 import { MAX_BODY_BYTES } from '../http/body.js';
 import type { ControlApi } from './control-api.js';
 import { serveDashboard } from './dashboard.js';
+import type { HostCheck } from '../http/host-check.js';
 import type { Ingest } from '../ingest/ingest.js';
 import { LiveFeed } from './live.js';
 import { negotiate } from './exposition.js';
@@ -34,6 +35,7 @@ export interface ApiDeps {
   aggregator: Aggregator;
   ingest: Ingest;
   checkToken: TokenCheck;
+  checkHost: HostCheck;
   clock: () => number;
   startedAt: number;
   /** Settings and recordings (control-api.ts). */
@@ -84,6 +86,7 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
         rejectedFrames: deps.ingest.rejectedFrames,
         routes: agg.routeCount,
         routesOverflowed: agg.overflowedEvents(),
+        servicesOverflowed: agg.foldedServiceEvents(),
       });
     })
     .get('/agents', (_p, q) => {
@@ -147,6 +150,8 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
 
   /** Returns null when the dashboard, the live feed or /metrics answered itself. */
   function handle(req: IncomingMessage, res: ServerResponse): Reply | null {
+    const refused = deps.checkHost(req.headers.host);
+    if (refused !== null) throw new HttpError(403, refused);
     const method = req.method ?? 'GET';
     let url: URL;
     try {

@@ -113,6 +113,7 @@ export async function renderMetrics<P>(f: Format<P>, { agg, agents, rejectedFram
     ['nodeflight_collector_frames_rejected_total', 'counter', 'Agent frames refused as malformed, out of protocol or too large.', one(rejectedFrames)],
     ['nodeflight_collector_routes', 'gauge', 'Routes the collector keeps statistics for.', one(agg.routeCount)],
     ['nodeflight_collector_route_overflow_events_total', 'counter', 'Events counted under a service\'s "other" route because the route cap was reached.', one(agg.overflowedEvents())],
+    ['nodeflight_collector_service_overflow_events_total', 'counter', 'Events counted under service "*" because the service cap was reached.', one(agg.foldedServiceEvents())],
   ];
   if (inflight !== undefined) {
     const { open, oldest } = inflightSamples(agents, inflight, now);

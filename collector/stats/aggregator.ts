@@ -6,6 +6,9 @@
 //
 // Routes are capped: past `maxRoutes`, a service's new routes fold into one route
 // named `other` (method `*`) per service, whose count says how many events that was.
+// Services are capped too, or each new name would bring its own `other`: past
+// `maxServices`, a new service's events fold into one route `other` of service `*`.
+// So there are at most maxRoutes + maxServices + 1 routes.
 import { createHash } from 'node:crypto';
 import { MAX_BLOCK_EVENTS } from '../../protocol/validate.js';
 import type { EventColumns } from '../../protocol/messages.js';
@@ -21,6 +24,8 @@ export function routeId(service: string, method: string, route: string): string 
 
 const OTHER_ROUTE = 'other';
 const OTHER_METHOD = '*';
+/** The service of the route that services past the cap fold into; no service is let in under this name. */
+export const FOLDED_SERVICE = '*';
 
 export class Aggregator {
   readonly recent: RecentEvents;
@@ -33,6 +38,8 @@ export class Aggregator {
   private readonly byId = new Map<string, RouteStats>();
   /** Separate from byKey so that no agent-chosen name can collide with an overflow route. */
   private readonly otherByService = new Map<string, RouteStats>();
+  private readonly services = new Set<string>();
+  private folded: RouteStats | null = null;
 
   // Per-batch scratch, reused. `slots` maps event -> batch-local slot; `routes` maps
   // slot -> RouteStats. A slot is found from the event's route string index through
@@ -45,7 +52,7 @@ export class Aggregator {
   private readonly slotRoute = new Int32Array(MAX_BLOCK_EVENTS);
   private readonly nextSlot = new Int32Array(MAX_BLOCK_EVENTS);
 
-  constructor(private readonly maxRoutes: number, maxRecentEvents: number) {
+  constructor(private readonly maxRoutes: number, maxRecentEvents: number, private readonly maxServices: number) {
     this.recent = new RecentEvents(maxRecentEvents);
   }
 
@@ -58,6 +65,11 @@ export class Aggregator {
     let n = 0;
     for (const r of this.otherByService.values()) n += r.countSinceStart();
     return n;
+  }
+
+  /** Events counted under the `*` service's `other` route because the service cap was reached. */
+  foldedServiceEvents(): number {
+    return this.folded?.countSinceStart() ?? 0;
   }
 
   /** `events` must have passed validateColumns (string indexes in range, count <= MAX_BLOCK_EVENTS). */
@@ -96,6 +108,10 @@ export class Aggregator {
   }
 
   private resolve(service: string, method: string, route: string, now: number): RouteStats {
+    if (!this.services.has(service)) {
+      if (service === FOLDED_SERVICE || this.services.size >= this.maxServices) return this.foldService(now);
+      this.services.add(service);
+    }
     const key = `${service}\n${method}\n${route}`;
     let r = this.byKey.get(key);
     if (r === undefined) {
@@ -112,6 +128,12 @@ export class Aggregator {
     }
     r.advance(now);
     return r;
+  }
+
+  private foldService(now: number): RouteStats {
+    this.folded ??= this.add(FOLDED_SERVICE, OTHER_METHOD, OTHER_ROUTE, now);
+    this.folded.advance(now);
+    return this.folded;
   }
 
   private add(service: string, method: string, route: string, now: number): RouteStats {

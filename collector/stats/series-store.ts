@@ -8,11 +8,12 @@
 //     the runtime series and the context of slow requests;
 //   - per service and pause kind, exact pause-duration bucket counts for /metrics.
 // Every memory is capped: time lines at `maxAgents` (the least recently heard-from is
-// forgotten first), outbound routes at `maxOutbound`, error codes at 32 per route,
-// pause kinds at 16, services with pause counts at `maxAgents`; past a cap, `other`.
+// forgotten first), outbound routes at `maxOutbound` and their services at
+// `maxServices`, error codes at 32 per route, pause kinds at 16, services with pause
+// counts at `maxAgents`; past a cap, `other`.
 import type { EventColumns } from '../../protocol/messages.js';
 import { MAX_STREAM_ROWS, type BatchStreams, type OutboundColumns, type PauseColumns } from '../../protocol/streams.js';
-import { Aggregator, routeId } from './aggregator.js';
+import { Aggregator, FOLDED_SERVICE, routeId } from './aggregator.js';
 import { NativeCounts } from './native-histogram.js';
 import { Timeline } from './timeline.js';
 
@@ -54,8 +55,8 @@ export class SeriesStore {
   readonly pauseCounts = new Map<string, Map<string, PauseCounts>>();
   private readonly kinds = new Set<string>();
 
-  constructor(private readonly maxAgents: number, maxOutbound: number) {
-    this.outbound = new Aggregator(maxOutbound, 1);
+  constructor(private readonly maxAgents: number, maxOutbound: number, maxServices: number) {
+    this.outbound = new Aggregator(maxOutbound, 1, maxServices);
   }
 
   /** The streams of one accepted (not resent) batch. */
@@ -151,6 +152,8 @@ export class SeriesStore {
       let id = routeId(service, c.strings[Math.floor(key / 65536)]!, c.strings[key % 65536]!);
       // A call past the route cap was counted under the service's `other` route.
       if (this.outbound.get(id) === undefined) id = routeId(service, '*', OTHER);
+      // ... or, past the service cap, under the folded services' route.
+      if (this.outbound.get(id) === undefined) id = routeId(FOLDED_SERVICE, '*', OTHER);
       let counts = this.errorCodes.get(id);
       if (counts === undefined) this.errorCodes.set(id, (counts = new Map()));
       for (const [code, n] of codes) {
