@@ -1,12 +1,17 @@
 // Reads every agent setting from the environment through the declared table in
 // protocol/settings.ts: nothing else in the agent reads process.env.
-import { agentSettings, defaultLiveSettings, type AgentConfig, type AgentSettingKey, type DumpSignal } from '../protocol/settings.js';
+import { readFileSync } from 'node:fs';
+import tls from 'node:tls';
+import { agentSettings, defaultLiveSettings, withoutCredentials, type AgentConfig, type AgentSettingKey, type DumpSignal } from '../protocol/settings.js';
 import type { LiveSettings } from '../protocol/messages.js';
-import { warnOnce } from './log.js';
+import { errorText, warnOnce } from './log.js';
 
 export interface ResolvedConfig {
   collector: string | undefined;
   token: string | undefined;
+  /** Certificates trusted for wss: Node's and NODEFLIGHT_CA's; undefined: Node's alone. */
+  ca: string[] | undefined;
+  pingTimeoutMs: number;
   service: string | undefined;
   routes: string[];
   bufferEvents: number;
@@ -34,8 +39,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ResolvedConfig
     if (text === undefined || text === '') continue;
     const parsed = spec.parse(text);
     if ('error' in parsed) {
-      // The token's value is a secret: name the variable, never echo it.
-      const shown = key === 'token' ? '' : ` ${JSON.stringify(text.length > 80 ? text.slice(0, 80) + '...' : text)}`;
+      // The token's value is a secret: name the variable, never echo it; nor a URL's password.
+      const safe = key === 'collector' ? withoutCredentials(text) : text;
+      const shown = key === 'token' ? '' : ` ${JSON.stringify(safe.length > 80 ? safe.slice(0, 80) + '...' : safe)}`;
       warnOnce(`config:${key}`, `${spec.env}${shown} ${parsed.error}; using the default (${spec.defaultText.replace(/`/g, '')})`);
       continue;
     }
@@ -44,6 +50,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ResolvedConfig
   return {
     collector: raw.collector,
     token: raw.token,
+    ca: raw.ca === undefined ? undefined : readCa(raw.ca),
+    pingTimeoutMs: raw.pingTimeoutMs ?? 20_000,
     service: raw.service,
     routes: raw.routes ?? [],
     bufferEvents: raw.bufferEvents ?? 65536,
@@ -63,4 +71,21 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ResolvedConfig
       httpServer: raw.httpServer ?? defaultLiveSettings.httpServer,
     },
   };
+}
+
+/** Node's trusted CAs (with NODE_EXTRA_CA_CERTS where Node can list them) plus the file's. */
+function readCa(path: string): string[] | undefined {
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (err) {
+    warnOnce('config:ca', `NODEFLIGHT_CA ${JSON.stringify(path)} cannot be read (${errorText(err)}); trusting Node's CAs only`);
+    return undefined;
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    warnOnce('config:ca', `NODEFLIGHT_CA ${JSON.stringify(path)} holds no PEM certificate; trusting Node's CAs only`);
+    return undefined;
+  }
+  const own = (tls as { getCACertificates?: (kind: string) => string[] }).getCACertificates?.('default') ?? tls.rootCertificates;
+  return [...own, pem];
 }
