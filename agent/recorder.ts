@@ -122,6 +122,11 @@ export class Recorder {
     this.ring.write(start, duration, methodIds.get(req.method!) ?? 0, url, pathEnd, this.frameworkRoute(req), res.statusCode, responseBodySize(res), flags);
   }
 
+  /** The framework route id of a request still open, for agent/inflight-snapshot.ts (not the request path). */
+  frameworkRouteOf(req: object): number {
+    return this.frameworkRoute(req as Req);
+  }
+
   private frameworkRoute(req: Req): number {
     const id = req[kRoute];
     if (id !== undefined) return id;

@@ -85,7 +85,7 @@ function seriesCount(ring: SeriesRing): { recorded: number; dropped: number } {
 }
 
 /** A block's string table: each distinct string once. */
-function interner(): { strings: string[]; intern(s: string): number } {
+export function interner(): { strings: string[]; intern(s: string): number } {
   const strings: string[] = [];
   const index = new Map<string, number>();
   return {

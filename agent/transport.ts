@@ -146,6 +146,12 @@ export class Transport {
     this.draining = setTimeout(() => this.endDrain(), EXIT_DRAIN_MS);
   }
 
+  /** The process is ending: a close frame (1001) with `reason` follows what was written, and nothing is retried. */
+  closeAtExit(reason: string): void {
+    this.closed = true;
+    if (this.ready && this.ws !== null) this.ws.close(CloseCode.goingAway, reason);
+  }
+
   close(): void {
     this.closed = true;
     this.endDrain();

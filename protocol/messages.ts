@@ -44,6 +44,8 @@ export const EventFlag = {
   aborted: 1,
   /** The path was longer than the agent keeps and was cut. */
   truncatedPath: 2,
+  /** Not finished when read (protocol/inflight.ts): the duration is the age at that time. */
+  inflight: 4,
 } as const;
 
 /** What an agent counts; recorded = sent + dropped + buffered holds at every flush. */
@@ -93,6 +95,16 @@ export interface EventColumns {
   flags: Uint8Array;
 }
 
+/** Requests open now (protocol/inflight.ts). */
+export interface InflightSnapshot {
+  /** Wall-clock time the table was read, ms since the epoch. */
+  time: number;
+  /** Requests open at `time`, listed or not. */
+  open: number;
+  /** The oldest open requests, oldest first, at most INFLIGHT_LIMIT. */
+  events: EventColumns;
+}
+
 export interface AgentIdentity {
   agentId: string;
   service: string;
@@ -134,6 +146,8 @@ export interface BatchMessage extends BatchStreams {
   seq: number;
   counters: Counters;
   events: EventColumns;
+  /** Requests open now (protocol/inflight.ts), at most every INFLIGHT_PERIOD_MS. */
+  inflight?: InflightSnapshot;
 }
 
 export interface AckMessage {
@@ -172,6 +186,8 @@ export interface DumpDataMessage {
   counters: Counters;
   events: EventColumns;
   last: boolean;
+  /** On the last block: the requests open when the dump was asked for. */
+  inflight?: InflightSnapshot;
 }
 
 export type AgentMessage = HelloMessage | BatchMessage | SettingsAckMessage | DumpDataMessage;

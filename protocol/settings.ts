@@ -196,7 +196,7 @@ export const agentSettings = {
     env: 'NODEFLIGHT_DUMP',
     default: undefined,
     defaultText: 'unset',
-    description: 'File written with the buffered recording (`.nfr`) when the process exits.',
+    description: 'File written with the buffered recording (`.nfr`) and the requests still in flight when the process exits, an uncaught exception included, or is stopped by `SIGTERM` or `SIGINT` (the process then still ends as it would have: by that signal, or as the app\'s own handler decides).',
     live: false,
     parse: text,
   },
