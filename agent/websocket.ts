@@ -158,7 +158,8 @@ export class WebSocketClient {
     if (this.failed) return;
     this.input = this.input === null || this.input.length === 0 ? chunk : Buffer.concat([this.input, chunk]);
     if (this.state === 'connecting') this.readHandshake();
-    while (this.state === 'open' || this.state === 'closing') {
+    // A handler or a delivered message may fail the connection mid-chunk: stop there.
+    while (!this.failed && (this.state === 'open' || this.state === 'closing')) {
       if (!this.readFrame()) break;
     }
   }
