@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import { agentSettings, defaultShown, withoutCredentials, type AgentConfig, type AgentSettingKey, type SettingSpec } from '../protocol/settings.js';
+import { isLoopback } from '../protocol/loopback.js';
 import type { LiveSettings } from '../protocol/messages.js';
 import { errorText, warnOnce } from './log.js';
 
@@ -31,7 +32,17 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ResolvedConfig
     values[key] = parsed.value;
   }
   const { pathFilter, thresholdMs, sampleRate, httpServer, ca, ...rest } = values as AgentConfig;
+  if (rest.collector !== undefined && rest.token !== undefined && !tokenTravelsSafely(rest.collector)) rest.collector = undefined;
   return { ...rest, ca: ca === undefined ? undefined : readCa(ca), live: { pathFilter, thresholdMs, sampleRate, httpServer } };
+}
+
+/** A token goes in clear text over ws:// to another machine: refused, and nothing is streamed. */
+function tokenTravelsSafely(collector: string): boolean {
+  const url = new URL(collector);
+  if (url.protocol === 'wss:' || isLoopback(url.hostname)) return true;
+  warnOnce('config:token-clear', `NODEFLIGHT_TOKEN is not sent in clear text to ${url.host}, which is not a loopback address: ` +
+    'give NODEFLIGHT_COLLECTOR as https:// or wss:// (the collector\'s --tls-cert and --tls-key); recording in-process only');
+  return false;
 }
 
 /** Node's trusted CAs (with NODE_EXTRA_CA_CERTS where Node can list them) plus the file's. */

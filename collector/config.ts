@@ -2,7 +2,7 @@
 // A flag wins over the environment, which wins over the default. A bad value is a
 // ConfigError, which the CLI reports on one line and exits 2 for: unlike the agent, the
 // collector is the user's own process, so refusing to start is the helpful answer.
-import { isIP } from 'node:net';
+import { isLoopback } from '../protocol/loopback.js';
 
 export class ConfigError extends Error {}
 
@@ -142,13 +142,4 @@ export function resolveConfig(opts: ConfigOptions, env: NodeJS.ProcessEnv): Coll
     maxRecentEvents: limit('maxRecentEvents', opts.maxRecentEvents, defaults.maxRecentEvents),
     maxAgents: limit('maxAgents', opts.maxAgents, defaults.maxAgents),
   };
-}
-
-/** Conservative: a host name other than localhost counts as reachable from outside. */
-function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
-  if (h === 'localhost') return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
-  if (isIP(h) === 6) return h === '::1' || h.startsWith('::ffff:127.');
-  return false;
 }

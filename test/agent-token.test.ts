@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { test } from 'node:test';
 import { readConfig } from '../agent/config.js';
 import { startService, waitFor } from './helpers/service-process.js';
@@ -52,4 +53,33 @@ test('a collector URL with user:password@ is refused without ever echoing the cr
     assert.match(r.stderr, /^\[nodeflight\] NODEFLIGHT_COLLECTOR /, raw);
     assert.ok(!r.stderr.includes('s3cr3t-pw') && !r.stderr.includes('alice'), r.stderr);
   }
+});
+
+test('a token is never sent over plain ws:// to a non-loopback host: refused with a precise line, the app runs', async (t) => {
+  // A local address that is not loopback, if this machine has one: the agent must not even connect to it.
+  const outside = Object.values(networkInterfaces()).flat().find((a) => a !== undefined && !a.internal && a.family === 'IPv4')?.address;
+  let connected = false;
+  let port = 9;
+  if (outside !== undefined) {
+    const server = createServer((s) => { connected = true; s.destroy(); }).listen(0, outside);
+    await once(server, 'listening');
+    t.after(() => server.close());
+    port = (server.address() as AddressInfo).port;
+  }
+  const host = outside ?? '192.0.2.1';
+  for (const [collector, token] of [[`http://${host}:${port}`, 'tok-secret'], [`ws://${host}:${port}`, 'tok-secret']] as const) {
+    const r = spawnSync(process.execPath, ['--import', 'nodeflight/agent', '-e', 'setTimeout(() => console.log("app ran"), 300)'], {
+      cwd: new URL('../../', import.meta.url), env: { PATH: process.env.PATH, NODEFLIGHT_COLLECTOR: collector, NODEFLIGHT_TOKEN: token }, encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'app ran\n');
+    assert.equal(r.stderr, `[nodeflight] NODEFLIGHT_TOKEN is not sent in clear text to ${host}:${port}, which is not a loopback address: ` +
+      'give NODEFLIGHT_COLLECTOR as https:// or wss:// (the collector\'s --tls-cert and --tls-key); recording in-process only\n');
+  }
+  assert.equal(connected, false, 'the agent connected to a non-loopback host with its token');
+  // Loopback and wss:// are fine.
+  for (const collector of ['ws://127.0.0.1:9', 'ws://localhost:9', 'ws://[::1]:9', 'wss://collector.example:8443']) {
+    assert.equal(readConfig({ NODEFLIGHT_COLLECTOR: collector, NODEFLIGHT_TOKEN: 't' }).collector, collector);
+  }
+  assert.equal(readConfig({ NODEFLIGHT_COLLECTOR: 'ws://10.1.2.3:9' }).collector, 'ws://10.1.2.3:9', 'without a token there is nothing to leak');
 });
