@@ -1,17 +1,18 @@
-// `nodeflight collector [--host H] [--port P] [--token T] [--data-dir DIR] [...]`: prints the
-// URL it listens on as its one line of stdout, and runs until SIGINT or SIGTERM.
+// `nodeflight collector [--host H] [--port P] [--token T | --token-file F] [--tls-cert F --tls-key F] [...]`: prints
+// the URL it listens on as its one line of stdout, and runs until SIGINT or SIGTERM.
 import { parseArgs } from 'node:util';
 import { ConfigError, parseFlag } from '../collector/config.js';
 import { startCollector, type CollectorOptions } from '../collector/index.js';
 
-const USAGE = 'usage: nodeflight collector [--host 127.0.0.1] [--port 8081] [--token T] [--data-dir DIR] [--recording-timeout-ms 10000] [--recording-store-ms 300000]';
+const USAGE = 'usage: nodeflight collector [--host 127.0.0.1] [--port 8081] [--token T | --token-file F] [--tls-cert F --tls-key F] [--data-dir DIR] [--recording-timeout-ms 10000] [--recording-store-ms 300000]';
 
 function options(argv: string[]): CollectorOptions | 'help' {
   let values;
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { host: { type: 'string' }, port: { type: 'string' }, token: { type: 'string' }, 'data-dir': { type: 'string' },
+      options: { host: { type: 'string' }, port: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' },
+        'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'data-dir': { type: 'string' },
         'recording-timeout-ms': { type: 'string' }, 'recording-store-ms': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
       strict: true,
       allowPositionals: false,
@@ -24,6 +25,9 @@ function options(argv: string[]): CollectorOptions | 'help' {
     host: values.host === undefined ? undefined : parseFlag('host', values.host),
     port: values.port === undefined ? undefined : parseFlag('port', values.port),
     token: values.token === undefined ? undefined : parseFlag('token', values.token),
+    tokenFile: values['token-file'] === undefined ? undefined : parseFlag('tokenFile', values['token-file']),
+    tlsCert: values['tls-cert'] === undefined ? undefined : parseFlag('tlsCert', values['tls-cert']),
+    tlsKey: values['tls-key'] === undefined ? undefined : parseFlag('tlsKey', values['tls-key']),
     dataDir: values['data-dir'] === undefined ? undefined : parseFlag('dataDir', values['data-dir']),
     recordingTimeoutMs: values['recording-timeout-ms'] === undefined ? undefined : parseFlag('recordingTimeoutMs', values['recording-timeout-ms']),
     recordingStoreMs: values['recording-store-ms'] === undefined ? undefined : parseFlag('recordingStoreMs', values['recording-store-ms']),

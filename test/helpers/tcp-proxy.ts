@@ -7,6 +7,8 @@ export interface TcpProxy {
   port: number;
   /** Connections accepted so far, and when each was accepted and closed by the client (Date.now()). */
   connections: Array<{ openedAt: number; closedAt: number | undefined }>;
+  /** Every byte the clients sent, as it crossed the wire. */
+  sent(): Buffer;
   /** From now on, every connection, open or new, forwards nothing (until `heal`). */
   partition(): void;
   heal(): void;
@@ -17,6 +19,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   let cut = false;
   const pairs = new Set<[net.Socket, net.Socket]>();
   const connections: TcpProxy['connections'] = [];
+  const fromClients: Buffer[] = [];
   const forward = (from: net.Socket, to: net.Socket) => from.on('data', (d: Buffer) => { if (!cut) to.write(d); });
   const server = net.createServer((client) => {
     const entry = { openedAt: Date.now(), closedAt: undefined as number | undefined };
@@ -26,6 +29,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     pairs.add(pair);
     // While cut, bytes are read and thrown away, as a partition loses packets.
     forward(client, upstream);
+    client.on('data', (d: Buffer) => fromClients.push(d));
     forward(upstream, client);
     const end = () => {
       pairs.delete(pair);
@@ -42,6 +46,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   return {
     port: (server.address() as AddressInfo).port,
     connections,
+    sent: () => Buffer.concat(fromClients),
     partition: () => { cut = true; },
     heal: () => { cut = false; },
     close: () => {
