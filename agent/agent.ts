@@ -68,7 +68,7 @@ export function startAgent(config: ResolvedConfig): Agent {
     settings: recorder.settings, settingsVersion: recorder.settingsVersion, envSettings: config.live,
   });
   const transport = config.collector === undefined ? null
-    : new Transport(config.collector, config.token, hello(), (message) => onCollectorMessage(message));
+    : new Transport({ base: config.collector, token: config.token, ca: config.ca, pingTimeoutMs: config.pingTimeoutMs }, hello(), (message) => onCollectorMessage(message));
 
   function counters(): Counters {
     return recorder.counters(transport?.sent ?? 0, transport?.inFlight ?? 0);

@@ -9,10 +9,10 @@ import type { VariantSummary } from './stats.js';
 /** The default NODEFLIGHT_BUFFER_EVENTS. */
 export const DEFAULT_BUFFER_EVENTS = 65536;
 
-/** Bytes the default ring holds: its typed-array columns plus one reference per slot. */
+/** Bytes the default ring holds: its typed-array columns (the long-path arena comes with the first long path). */
 export function ringBytes(events = DEFAULT_BUFFER_EVENTS): number {
   const ring = new EventRing(events);
-  let bytes = events * 8; // longPath: one (empty) reference per slot
+  let bytes = 0;
   for (const v of Object.values(ring)) if (ArrayBuffer.isView(v)) bytes += v.byteLength;
   return bytes;
 }

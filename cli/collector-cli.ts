@@ -1,10 +1,11 @@
-// `nodeflight collector [--host H] [--port P] [--token T] [--data-dir DIR] [...]`: prints the
-// URL it listens on as its one line of stdout, and runs until SIGINT or SIGTERM.
+// `nodeflight collector [--host H] [--port P] [--token T | --token-file F] [--tls-cert F --tls-key F] [...]`: prints
+// the URL it listens on as its one line of stdout, and runs until SIGINT or SIGTERM.
 import { parseArgs } from 'node:util';
 import { ConfigError, parseFlag } from '../collector/config.js';
 import { startCollector, type CollectorOptions } from '../collector/index.js';
 
-const USAGE = 'usage: nodeflight collector [--host 127.0.0.1] [--port 8081] [--token T] [--data-dir DIR]' +
+const USAGE = 'usage: nodeflight collector [--host 127.0.0.1] [--port 8081] [--token T | --token-file F]' +
+  ' [--tls-cert F --tls-key F] [--data-dir DIR]' +
   ' [--recording-timeout-ms 10000] [--recording-store-ms 300000] [--gone-agent-ms 3600000]' +
   ' [--allowed-hosts NAME,...|*]' +
   ' [--max-routes 2000] [--max-services 100] [--recording-agent-max-bytes N] [--recording-max-bytes N]' +
@@ -12,7 +13,8 @@ const USAGE = 'usage: nodeflight collector [--host 127.0.0.1] [--port 8081] [--t
 
 /** Each flag, read by parseFlag under its key of collector/config.ts. */
 const FLAGS = {
-  host: 'host', port: 'port', token: 'token', 'data-dir': 'dataDir',
+  host: 'host', port: 'port', token: 'token', 'token-file': 'tokenFile', 'tls-cert': 'tlsCert', 'tls-key': 'tlsKey',
+  'data-dir': 'dataDir',
   'recording-timeout-ms': 'recordingTimeoutMs', 'recording-store-ms': 'recordingStoreMs',
   'gone-agent-ms': 'goneAgentMs',
   'allowed-hosts': 'allowedHosts', 'max-routes': 'maxRoutes', 'max-services': 'maxServices',

@@ -2,7 +2,9 @@
 // A flag wins over the environment, which wins over the default. A bad value is a
 // ConfigError, which the CLI reports on one line and exits 2 for: unlike the agent, the
 // collector is the user's own process, so refusing to start is the helpful answer.
-import { isIP } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
+import { isLoopback } from '../protocol/loopback.js';
 
 export class ConfigError extends Error {}
 
@@ -48,6 +50,11 @@ const collectorSettings = {
     },
   },
   token: { flag: '--token', env: 'NODEFLIGHT_COLLECTOR_TOKEN', parse: nonEmpty },
+  /** The token read from a file, so that it shows neither in `ps` nor in the environment. */
+  tokenFile: { flag: '--token-file', env: 'NODEFLIGHT_COLLECTOR_TOKEN_FILE', parse: nonEmpty },
+  /** PEM certificate chain and key: with both, the collector serves https and wss only. */
+  tlsCert: { flag: '--tls-cert', env: 'NODEFLIGHT_COLLECTOR_TLS_CERT', parse: nonEmpty },
+  tlsKey: { flag: '--tls-key', env: 'NODEFLIGHT_COLLECTOR_TLS_KEY', parse: nonEmpty },
   dataDir: { flag: '--data-dir', env: 'NODEFLIGHT_COLLECTOR_DATA_DIR', parse: nonEmpty },
   /** A recording fails when an agent sends nothing for this long. */
   recordingTimeoutMs: {
@@ -104,6 +111,9 @@ export interface ConfigOptions {
   host?: string;
   port?: number;
   token?: string;
+  tokenFile?: string;
+  tlsCert?: string;
+  tlsKey?: string;
   dataDir?: string;
   recordingTimeoutMs?: number;
   recordingStoreMs?: number;
@@ -127,6 +137,8 @@ export interface CollectorConfig {
   host: string;
   port: number;
   token: string | undefined;
+  /** The certificate and key's PEM text; undefined: plain http and ws. */
+  tls: { cert: string; key: string } | undefined;
   dataDir: string | undefined;
   recordingTimeoutMs: number;
   recordingStoreMs: number;
@@ -177,7 +189,10 @@ export function resolveConfig(opts: ConfigOptions, env: NodeJS.ProcessEnv): Coll
   const read = <K extends Key>(key: K): ValueOf<K> | undefined =>
     checked(key, opts[key] as ValueOf<K> | undefined) ?? fromEnv(key, env);
   const host = read('host') ?? defaults.host;
-  const token = read('token');
+  const tokenFile = read('tokenFile');
+  const givenToken = read('token');
+  if (givenToken !== undefined && tokenFile !== undefined) throw new ConfigError('give the token either as --token or as --token-file, not both');
+  const token = tokenFile === undefined ? givenToken : readToken(tokenFile);
   if (!token && !isLoopback(host)) {
     throw new ConfigError(
       `refusing to listen on ${host} without a token: anyone who can reach it could send events. ` +
@@ -188,6 +203,7 @@ export function resolveConfig(opts: ConfigOptions, env: NodeJS.ProcessEnv): Coll
     host,
     port: read('port') ?? defaults.port,
     token,
+    tls: readTls(read('tlsCert'), read('tlsKey')),
     dataDir: read('dataDir'),
     recordingTimeoutMs: read('recordingTimeoutMs') ?? defaults.recordingTimeoutMs,
     recordingStoreMs: read('recordingStoreMs') ?? defaults.recordingStoreMs,
@@ -206,11 +222,32 @@ export function resolveConfig(opts: ConfigOptions, env: NodeJS.ProcessEnv): Coll
   };
 }
 
-/** Conservative: a host name other than localhost counts as reachable from outside. */
-function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
-  if (h === 'localhost') return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
-  if (isIP(h) === 6) return h === '::1' || h.startsWith('::ffff:127.');
-  return false;
+function readText(flag: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${flag} ${JSON.stringify(path)} cannot be read: ${(err as Error).message}`);
+  }
+}
+
+/** The file's first line; a token is a header value, so it must be printable ASCII. */
+function readToken(path: string): string {
+  const token = readText('--token-file', path).split(/\r?\n/)[0]!.trim();
+  if (!/^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/.test(token)) {
+    throw new ConfigError(`--token-file ${JSON.stringify(path)} must hold the token on its first line, in printable ASCII`);
+  }
+  return token;
+}
+
+/** Both or neither; a pair Node cannot use (not PEM, key not matching) is refused at start. */
+function readTls(certFile: string | undefined, keyFile: string | undefined): CollectorConfig['tls'] {
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) throw new ConfigError('--tls-cert and --tls-key go together: give both, or neither for plain http');
+  const tls = { cert: readText('--tls-cert', certFile), key: readText('--tls-key', keyFile) };
+  try {
+    createSecureContext(tls);
+  } catch (err) {
+    throw new ConfigError(`--tls-cert ${JSON.stringify(certFile)} and --tls-key ${JSON.stringify(keyFile)} cannot serve TLS: ${(err as Error).message}`);
+  }
+  return tls;
 }

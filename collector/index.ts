@@ -6,6 +6,7 @@
 //                                 <--> control (settings, recordings) <-------- control-api
 import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { AgentRegistry } from './ingest/agents.js';
 import { Aggregator } from './stats/aggregator.js';
@@ -32,7 +33,7 @@ export interface CollectorOptions extends ConfigOptions {
 }
 
 export interface Collector {
-  /** `http://host:port`, with the real port when 0 was asked for. */
+  /** `http://host:port` (`https://` with TLS), with the real port when 0 was asked for. */
   url: string;
   host: string;
   port: number;
@@ -73,7 +74,7 @@ export async function startCollector(opts: CollectorOptions = {}): Promise<Colle
     retentionMs: config.goneAgentMs, max: config.maxGoneAgents, forget: (id) => agents.forget(id),
   });
 
-  const server = createServer();
+  const server: Server = config.tls === undefined ? createServer() : createTlsServer(config.tls);
   const control = new Control(agents, store, recordings);
   const ingest = attachIngest(server, {
     agents, aggregator, checkToken, checkHost, clock, control, series, inflight, gone, heartbeatMs: config.heartbeatMs,
@@ -97,7 +98,7 @@ export async function startCollector(opts: CollectorOptions = {}): Promise<Colle
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${urlHost}:${port}`,
+    url: `${config.tls === undefined ? 'http' : 'https'}://${urlHost}:${port}`,
     host: config.host,
     port,
     dataDir: config.dataDir,
