@@ -58,6 +58,8 @@ export interface Options {
   cacheSim: boolean;
   keep: string | null;
   out: string | null;
+  /** Re-render this instructions.json instead of running. */
+  from: string | null;
 }
 
 /** One window's counts divided by its requests. */
@@ -179,22 +181,25 @@ class Harness {
   }
 }
 
+/** A run's figure: its last window, the one furthest from the warm-up (the JIT still settles in the first ones). */
+const steady = (r: RowRun): PerRequest => r.windows[r.windows.length - 1]!;
+
 function cellOf(runs: RowRun[], pick: (w: PerRequest) => number, digits: number): string {
-  const perRun = runs.map((r) => median(r.windows.map(pick)));
+  const perRun = runs.map((r) => pick(steady(r)));
   if (perRun.every((v) => Number.isNaN(v))) return '–';
   return perRun.map((v) => num(v, digits)).join(' · ');
 }
 
-/** Per service: every run's median window, the windows' spread, and the median run's distance from bare's. */
+/** Per service: every run's last window, all windows' spread, and the median run's distance from bare's. */
 export function render(results: RowRun[], o: Options): string {
   const lines: string[] = [];
   for (const service of o.services) {
     const of = (row: string) => results.filter((r) => r.service === service && r.row === row);
-    const runMedian = (row: string) => median(of(row).map((r) => median(r.windows.map((w) => w.instructions))));
+    const runMedian = (row: string) => median(of(row).map((r) => steady(r).instructions));
     const bare = of('bare').length > 0 ? runMedian('bare') : NaN;
     lines.push(
       `### ${service}: ${services[service]!.describe}`, '',
-      '| row | instructions / request, each run (median of its windows) | windows min–max | over bare (median run) | D1 misses / request | LL misses / request |',
+      '| row | instructions / request, each run (its last window) | all windows min–max | over bare (median run) | D1 misses / request | LL misses / request |',
       '| --- | --- | --- | --- | --- | --- |',
     );
     for (const row of o.rows) {
@@ -222,8 +227,10 @@ const usage = `usage: npm run bench:instructions -- [options]
                      pass it to node: V8 tiers up synchronously
   --no-cache-sim     count instructions only (faster; no D1/LL misses)
   --keep DIR         keep the callgrind dumps there (for callgrind_annotate)
-  --out DIR          write DIR/BENCHMARKS.md; a run of every service and row with the
-                     defaults otherwise rewrites the repository's, any other run only prints`;
+  --out DIR          write DIR/BENCHMARKS.md and DIR/instructions.json; a run with no
+                     option at all rewrites the repository's BENCHMARKS.md section, any
+                     other run only prints
+  --from FILE        print (and with --out write) the tables of a saved instructions.json`;
 
 function positive(name: string, raw: string | undefined, fallback: number, max: number): number {
   if (raw === undefined) return fallback;
@@ -246,7 +253,7 @@ export function parseOptions(argv: string[]): Options | null {
       services: { type: 'string' }, rows: { type: 'string' }, runs: { type: 'string' }, warmup: { type: 'string' },
       requests: { type: 'string' }, windows: { type: 'string' }, connections: { type: 'string' },
       'no-concurrent-recompilation': { type: 'boolean', default: false }, 'no-cache-sim': { type: 'boolean', default: false },
-      keep: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', default: false },
+      keep: { type: 'string' }, out: { type: 'string' }, from: { type: 'string' }, help: { type: 'boolean', default: false },
     },
   });
   if (a.help) return null;
@@ -262,47 +269,61 @@ export function parseOptions(argv: string[]): Options | null {
     cacheSim: !a['no-cache-sim'],
     keep: a.keep ?? null,
     out: a.out ?? null,
+    from: a.from ?? null,
   };
 }
 
-async function main(): Promise<void> {
-  const o = parseOptions(process.argv.slice(2));
-  if (o === null) return void console.log(usage);
-  const startedAt = new Date();
-  const harness = new Harness(o);
-  const results: RowRun[] = [];
-  try {
-    await harness.start();
-    for (const service of o.services) {
-      for (let r = 1; r <= o.runs; r++) {
-        for (const row of o.rows) {
-          const t0 = Date.now();
-          const res = await harness.measure(service, row, r);
-          results.push(res);
-          console.log(`${service.padEnd(10)} ${row.padEnd(24)} run ${r}: ${res.windows.map((w) => `${num(w.instructions, 0)} Ir (D1 ${num(w.d1Misses, 0)}, LL ${num(w.llMisses, 1)})`).join('  ')} per request (${Math.round((Date.now() - t0) / 1000)} s)`);
-        }
-      }
-    }
-  } finally {
-    await harness.stop();
-  }
-  const command = `npm run bench:instructions${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
-  const md = [
+/** The section of BENCHMARKS.md for a run. */
+function section(results: RowRun[], o: Options, startedAt: string, command: string, where: string): string {
+  return [
     '## Instructions per request (`npm run bench:instructions`)', '',
-    `Run ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC with \`${command}\`: ${machineLine(machine())}.`,
+    `Run ${startedAt.slice(0, 16).replace('T', ' ')} UTC with \`${command}\`: ${where}.`,
     `Each row ${o.runs} fresh process(es) under \`valgrind --tool=callgrind${o.cacheSim ? ' --cache-sim=yes' : ''}\`${o.concurrentRecompilation ? '' : ' with `--no-concurrent-recompilation`'},`,
     `${o.warmup} warm-up requests, then ${o.windows} windows of ${o.requests} from ${o.connections} keep-alive connections`,
     `(undici, outside valgrind); the agent's clock-driven work off (${Object.entries(clockOff).map(([k, v]) => `${k}=${v}`).join(' ')}).`,
     'Counts include every thread of the process (GC helpers, the compiler thread).', '',
     render(results, o),
   ].join('\n');
+}
+
+interface Saved { options: Options; results: RowRun[]; startedAt: string; command: string; machine: string }
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  if (o === null) return void console.log(usage);
+  let saved: Saved;
+  if (o.from !== null) {
+    saved = JSON.parse(readFileSync(o.from, 'utf8')) as Saved;
+  } else {
+    const startedAt = new Date().toISOString();
+    const harness = new Harness(o);
+    const results: RowRun[] = [];
+    try {
+      await harness.start();
+      for (const service of o.services) {
+        for (let r = 1; r <= o.runs; r++) {
+          for (const row of o.rows) {
+            const t0 = Date.now();
+            const res = await harness.measure(service, row, r);
+            results.push(res);
+            const windows = res.windows.map((w) => `${num(w.instructions, 0)} Ir (D1 ${num(w.d1Misses, 0)}, LL ${num(w.llMisses, 1)})`);
+            console.log(`${service.padEnd(10)} ${row.padEnd(24)} run ${r}: ${windows.join('  ')} per request (${Math.round((Date.now() - t0) / 1000)} s)`);
+          }
+        }
+      }
+    } finally {
+      await harness.stop();
+    }
+    const command = `npm run bench:instructions${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+    saved = { options: o, results, startedAt, command, machine: machineLine(machine()) };
+  }
+  const md = section(saved.results, saved.options, saved.startedAt, saved.command, saved.machine);
   console.log(`\n${md}`);
-  const full = o.services.length === 2 && o.rows.length === Object.keys(rows).length && process.argv.length === 2;
-  const target = o.out !== null ? join(o.out, 'BENCHMARKS.md') : full ? join(repoRoot, 'BENCHMARKS.md') : null;
+  const target = o.out !== null ? join(o.out, 'BENCHMARKS.md') : process.argv.length === 2 ? join(repoRoot, 'BENCHMARKS.md') : null;
   if (target !== null) {
     mkdirSync(join(target, '..'), { recursive: true });
     updateSection(target, 'bench:instructions', md);
-    writeFileSync(join(target, '..', 'instructions.json'), `${JSON.stringify({ options: o, results }, null, 1)}\n`);
+    if (o.from === null) writeFileSync(join(target, '..', 'instructions.json'), `${JSON.stringify(saved, null, 1)}\n`);
     console.log(`wrote ${target}`);
   }
 }
