@@ -15,6 +15,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
+import { list } from './args.js';
 import type { RunResult } from './loadgen.js';
 import { benchSource, Child, cleanEnv, distBench, killAll, repoRoot } from './processes.js';
 import { machine, machineLine, num, updateSection } from './report.js';
@@ -237,13 +238,6 @@ function positive(name: string, raw: string | undefined, fallback: number, max: 
   const n = Number(raw);
   if (!(Number.isInteger(n) && n >= 1 && n <= max)) throw new Error(`--${name} must be a whole number from 1 to ${max}, got ${JSON.stringify(raw)}`);
   return n;
-}
-
-function list(name: string, raw: string | undefined, fallback: string[], known: Record<string, unknown>): string[] {
-  const items = raw === undefined ? fallback : raw.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const i of items) if (!(i in known)) throw new Error(`--${name}: unknown ${JSON.stringify(i)}; known: ${Object.keys(known).join(', ')}`);
-  if (items.length === 0) throw new Error(`--${name} names nothing`);
-  return items;
 }
 
 export function parseOptions(argv: string[]): Options | null {
