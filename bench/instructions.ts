@@ -300,7 +300,7 @@ async function main(): Promise<void> {
             const t0 = Date.now();
             const res = await harness.measure(service, row, r);
             results.push(res);
-            const windows = res.windows.map((w) => `${num(w.instructions, 0)} Ir (D1 ${num(w.d1Misses, 0)}, LL ${num(w.llMisses, 1)})`);
+            const windows = res.windows.map((w) => `${num(w.instructions, 0)} Ir${o.cacheSim ? ` (D1 ${num(w.d1Misses, 0)}, LL ${num(w.llMisses, 1)})` : ''}`);
             console.log(`${service.padEnd(10)} ${row.padEnd(24)} run ${r}: ${windows.join('  ')} per request (${Math.round((Date.now() - t0) / 1000)} s)`);
           }
         }
