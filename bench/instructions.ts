@@ -187,7 +187,7 @@ const steady = (r: RowRun): PerRequest => r.windows[r.windows.length - 1]!;
 
 function cellOf(runs: RowRun[], pick: (w: PerRequest) => number, digits: number): string {
   const perRun = runs.map((r) => pick(steady(r)));
-  if (perRun.every((v) => Number.isNaN(v))) return '–';
+  if (perRun.every((v) => !Number.isFinite(v))) return '–';
   return perRun.map((v) => num(v, digits)).join(' · ');
 }
 
