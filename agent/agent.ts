@@ -14,6 +14,8 @@ import { hookHttpServer } from './hooks/http-server.js';
 import { createIdentity } from './identity.js';
 import { errorText, warnOnce } from './log.js';
 import { Recorder } from './recorder.js';
+import { startWatchdog } from './stall-watchdog.js';
+import { StallLog } from './stalls.js';
 import { startStreams, type Streams } from './streams.js';
 import { Transport } from './transport.js';
 
@@ -50,10 +52,12 @@ function sameSettings(a: LiveSettings, b: LiveSettings): boolean {
 export function startAgent(config: ResolvedConfig): Agent {
   const identity = createIdentity(config.service);
   const recorder = new Recorder(config.bufferEvents, config.routes, config.live);
-  const encoder = new BlockEncoder(recorder.ring, recorder.routes);
+  const stalls = config.stallMs > 0 ? new StallLog(recorder.inflight, recorder.ring, config.stallStacks) : null;
+  const watchdog = stalls !== null && config.stallStacks ? startWatchdog(config.stallMs, (s) => stalls.onStack(s)) : null;
+  const encoder = new BlockEncoder(recorder.ring, recorder.routes, stalls);
   const packr: Packr = createEncoder();
   const hooks: HookFamily[] = [hookHttpServer(recorder)];
-  const streams = startStreams(config, () => { recorder.hookErrors++; });
+  const streams = startStreams(config, () => { recorder.hookErrors++; }, stalls);
   if (streams !== null) hooks.push(...streams.hooks);
   let lastCounters = '';
 
@@ -206,6 +210,7 @@ export function startAgent(config: ResolvedConfig): Agent {
       removeDumpSignal?.();
       for (const h of hooks) disable(h);
       streams?.stop();
+      watchdog?.stop();
       transport?.close();
     },
   };

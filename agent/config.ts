@@ -24,6 +24,8 @@ export interface ResolvedConfig {
   gcEvents: boolean;
   /** 0: no stall detection. */
   stallMs: number;
+  /** A watchdog thread catches the stack of each stall (agent/stall-watchdog.ts). */
+  stallStacks: boolean;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
@@ -56,6 +58,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ResolvedConfig
     runtimePeriodMs: raw.runtimePeriodMs ?? 1000,
     gcEvents: raw.gcEvents ?? true,
     stallMs: raw.stallMs ?? 50,
+    stallStacks: raw.stallStacks ?? false,
     live: {
       pathFilter: raw.pathFilter ?? defaultLiveSettings.pathFilter,
       thresholdMs: raw.thresholdMs ?? defaultLiveSettings.thresholdMs,

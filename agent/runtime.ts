@@ -55,6 +55,8 @@ export interface RuntimeOptions {
   stallMs: number;
   /** Counts a hook failure (the agent's hookErrors). */
   onError(): void;
+  /** Told of each stall as it is detected: start (performance.now() clock) and duration, ms. */
+  onStall?(start: number, durationMs: number): void;
 }
 
 export class RuntimeRecorder {
@@ -107,7 +109,10 @@ export class RuntimeRecorder {
       const expected = this.lastTick + LOOP_TICK_MS;
       const late = now > expected ? now - expected : 0;
       this.lastTick = now;
-      if (stallMs > 0 && late >= stallMs) this.pause(expected, late, STALL);
+      if (stallMs > 0 && late >= stallMs) {
+        this.pause(expected, late, STALL);
+        this.options.onStall?.(expected, late);
+      }
       if (periodMs === 0) return;
       this.late[this.lateCount++ % LATE_CAPACITY] = late;
       if (late > this.lateMax) this.lateMax = late;

@@ -44,6 +44,11 @@ export const EventFlag = {
   aborted: 1,
   /** The path was longer than the agent keeps and was cut. */
   truncatedPath: 2,
+  /**
+   * The request arrived while the event loop was stalled: it started in the loop turn right
+   * after a stall ended, so its `duration` leaves out the wait; `queuedMs` bounds that wait.
+   */
+  queued: 4,
 } as const;
 
 /** What an agent counts; recorded = sent + dropped + buffered holds at every flush. */
@@ -91,6 +96,11 @@ export interface EventColumns {
   /** Response body size in bytes, -1 when unknown (streamed without Content-Length). */
   size: Float64Array;
   flags: Uint8Array;
+  /**
+   * Only in blocks with a `queued` event: per row, an upper bound of the time the request
+   * waited inside the stall before Node parsed it (ms, 0 for rows not flagged `queued`).
+   */
+  queuedMs?: Float64Array;
 }
 
 export interface AgentIdentity {
