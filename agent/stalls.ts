@@ -6,14 +6,18 @@
 // after it. Node gives no earlier time for it (no arrival stamp on the socket or the
 // parser), but it does tell when: a timer due during the stall runs first thing once the
 // loop is free, and the requests that waited are parsed in the poll phase right after.
-// So a stall opens a window when it is detected, closed by an immediate (the check
-// phase, after that poll): every request that starts inside it is `queued`, with
+// So a stall opens a window when it is detected, closed after two turns of the loop (an
+// immediate in the check phase, twice): a request on a connection already open is parsed
+// in the first poll phase, one on a connection accepted there in the second. Every
+// request that starts inside the window is `queued`, with
 // `queuedMs` = its start - the stall's start, an upper bound of its wait (it arrived at
 // some moment during the stall). Flagging happens at encode time (annotate), so the
 // request path pays nothing.
 //
-//   stall [start ........ end] detected | window: poll phase | closed (check phase)
-//                                        ^ requests starting here arrived during the stall
+//   stall [start ........ end] detected | poll | check | timers .. poll | check: closed
+//                                        ^ requests starting in here arrived during the stall
+// (A request that arrived just after the stall, in those two turns, is flagged too; an
+// HTTPS request on a new connection, whose handshake takes more turns, is not.)
 import { performance } from 'node:perf_hooks';
 import { EventFlag } from '../protocol/messages.js';
 import { MAX_STALL_REQUESTS, MAX_STALLS_PER_BATCH, type StallFrame, type StallRecord, type StallRequest } from '../protocol/stalls.js';
@@ -72,7 +76,7 @@ export class StallLog {
     this.windows[w + 1] = now;
     this.windows[w + 2] = Infinity;
     const head = this.ring.head;
-    setImmediate(() => this.close(p, w, head)).unref();
+    setImmediate(() => setImmediate(() => this.close(p, w, head)).unref()).unref();
   }
 
   /** The watchdog's stack of the stall under way at `s.at`. */

@@ -62,7 +62,7 @@ export class Aggregator {
 
   /** `events` must have passed validateColumns (string indexes in range, count <= MAX_BLOCK_EVENTS). */
   recordBatch(agentId: string, service: string, events: EventColumns, now: number): void {
-    const { count, strings, method, route, duration, status, flags } = events;
+    const { count, strings, method, route, duration, status, flags, queuedMs } = events;
     const { slots, batchRoutes: routes, slotOfRoute, slotMethod, slotRoute, nextSlot } = this;
     routes.length = 0;
     try {
@@ -85,7 +85,7 @@ export class Aggregator {
       // Even if creating a route failed, the next batch must find the index clean.
       for (let s = 0; s < routes.length; s++) slotOfRoute[slotRoute[s]!] = -1;
     }
-    for (let i = 0; i < count; i++) routes[slots[i]!]!.record(duration[i]!, status[i]!, flags[i]!);
+    for (let i = 0; i < count; i++) routes[slots[i]!]!.record(duration[i]!, status[i]!, flags[i]!, queuedMs === undefined ? 0 : queuedMs[i]!);
     this.recent.append(agentId, service, events, slots, routes);
   }
 

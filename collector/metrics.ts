@@ -14,7 +14,7 @@ import type { AgentRegistry } from './agents.js';
 import type { Aggregator } from './aggregator.js';
 import type { Histogram } from './histogram.js';
 import { statusCounts } from './route-view.js';
-import { BUCKETS, COUNT, type RouteStats } from './route-stats.js';
+import { BUCKETS, COUNT, QUEUED, QUEUED_MS, type RouteStats } from './route-stats.js';
 import { renderStreamMetrics } from './stream-metrics.js';
 import type { StreamStore } from './stream-store.js';
 
@@ -68,6 +68,10 @@ interface RouteLines {
   requests: string;
   durations: string;
   latencies: string;
+  /** Only for routes that had a request arrive during a stall. */
+  queued: string;
+  queuedSeconds: string;
+  withWait: string;
 }
 
 /**
@@ -108,13 +112,33 @@ function routeLines(r: RouteStats, now: number, h: Histogram, counts: Float64Arr
   latencies +=
     `nodeflight_http_server_request_latency_seconds_sum{${labels}} ${sum}\n` +
     `nodeflight_http_server_request_latency_seconds_count{${labels}} ${count}\n`;
-  return { count, requests, durations, latencies };
+  let queued = '';
+  let queuedSeconds = '';
+  let withWait = '';
+  const w = r.withWait;
+  if (w !== null) {
+    queued = `nodeflight_http_server_requests_queued_total{${labels}} ${counts[QUEUED]!}\n`;
+    queuedSeconds = `nodeflight_http_server_request_queued_seconds_total{${labels}} ${counts[QUEUED_MS]! / 1000}\n`;
+    cumulative = 0;
+    BUCKETS.forEach(([, le], i) => {
+      cumulative += w.buckets[i]!;
+      withWait += `nodeflight_http_server_request_duration_with_wait_seconds_bucket{${labels},le="${le}"} ${cumulative}\n`;
+    });
+    withWait +=
+      `nodeflight_http_server_request_duration_with_wait_seconds_bucket{${labels},le="+Inf"} ${count}\n` +
+      `nodeflight_http_server_request_duration_with_wait_seconds_sum{${labels}} ${w.sumMs / 1000}\n` +
+      `nodeflight_http_server_request_duration_with_wait_seconds_count{${labels}} ${count}\n`;
+  }
+  return { count, requests, durations, latencies, queued, queuedSeconds, withWait };
 }
 
 export function renderMetrics({ agg, agents, rejectedFrames, now, streams }: MetricsSource): string {
   const requests: string[] = [];
   const durations: string[] = [];
   const latencies: string[] = [];
+  const queued: string[] = [];
+  const queuedSeconds: string[] = [];
+  const withWait: string[] = [];
   for (const r of agg.list()) {
     let lines = rendered.get(r);
     if (lines === undefined || lines.count !== r.countSinceStart()) {
@@ -124,11 +148,17 @@ export function renderMetrics({ agg, agents, rejectedFrames, now, streams }: Met
     requests.push(lines.requests);
     durations.push(lines.durations);
     latencies.push(lines.latencies);
+    queued.push(lines.queued);
+    queuedSeconds.push(lines.queuedSeconds);
+    withWait.push(lines.withWait);
   }
   return [
     family('nodeflight_http_server_requests_total', 'counter', 'HTTP requests served, by route and status class.', requests),
     family('nodeflight_http_server_request_duration_seconds', 'histogram', 'HTTP request duration, fixed buckets counted exactly at ingest.', durations),
     family('nodeflight_http_server_request_latency_seconds', 'summary', 'HTTP request duration quantiles from HDR histograms (3 significant digits), since start.', latencies),
+    family('nodeflight_http_server_requests_queued_total', 'counter', 'HTTP requests that arrived during an event-loop stall (timed from after it), for routes that had one.', queued),
+    family('nodeflight_http_server_request_queued_seconds_total', 'counter', 'Upper bound of the time those requests waited in the stall before Node parsed them.', queuedSeconds),
+    family('nodeflight_http_server_request_duration_with_wait_seconds', 'histogram', 'HTTP request duration with the stall wait of queued requests added, for routes that had one; since their first.', withWait),
     family('nodeflight_collector_agents_connected', 'gauge', 'Agents connected now.', [`nodeflight_collector_agents_connected ${agents.connectedCount()}\n`]),
     family('nodeflight_collector_agents', 'gauge', 'Agents this collector knows, by service and connection state.', agentSamples(agents)),
     family('nodeflight_collector_events_received_total', 'counter', 'Events accepted from agents (resent batches counted once).', [`nodeflight_collector_events_received_total ${agents.received}\n`]),

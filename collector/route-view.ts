@@ -4,7 +4,7 @@ import {
   encodeCompressed, latencyMs, percentileDistribution, type Histogram, type LatencyMs, type PercentilePoint,
 } from './histogram.js';
 import type { LatencySummary } from './latency-summary.js';
-import { ABORTED, COUNT, STATUS, firstIntervalOf, type IntervalPoint, type RouteStats } from './route-stats.js';
+import { ABORTED, COUNT, QUEUED, QUEUED_MS, STATUS, firstIntervalOf, type IntervalPoint, type RouteStats } from './route-stats.js';
 
 export interface RouteJson {
   id: string;
@@ -17,6 +17,10 @@ export interface RouteJson {
   aborted: number;
   /** null when the route had no events in the window. */
   latencyMs: LatencyMs | null;
+  /** Requests that arrived during an event-loop stall, and the sum of their waits (upper bounds), in the window. */
+  queued: { count: number; waitMs: number };
+  /** Since start, with those waits added; null while the route never had a queued request. */
+  latencyWithWaitMs: LatencyMs | null;
 }
 
 export interface RouteDetailJson extends RouteJson {
@@ -53,6 +57,8 @@ function collectJson(agg: Aggregator, r: RouteStats, now: number, windowMs: numb
     status: statusCounts(counts),
     aborted: counts[ABORTED]!,
     latencyMs: null,
+    queued: { count: counts[QUEUED]!, waitMs: Math.round(counts[QUEUED_MS]! * 1000) / 1000 },
+    latencyWithWaitMs: r.withWait === null ? null : latencyMs(r.withWait.histogram),
   };
 }
 
