@@ -11,6 +11,7 @@ import { answerDump, dumpWindow, installDumpSignal, RingCursor } from './dump.js
 import { BlockEncoder } from './encode.js';
 import { disable, type HookFamily } from './hooks/guard.js';
 import { hookHttpServer } from './hooks/http-server.js';
+import { CostMeter } from './cost.js';
 import { createIdentity } from './identity.js';
 import { errorText, warnOnce } from './log.js';
 import { Recorder } from './recorder.js';
@@ -56,8 +57,9 @@ export function startAgent(config: ResolvedConfig): Agent {
   const watchdog = stalls !== null && config.stallStacks ? startWatchdog(config.stallMs, (s) => stalls.onStack(s)) : null;
   const encoder = new BlockEncoder(recorder.ring, recorder.routes, stalls);
   const packr: Packr = createEncoder();
-  const hooks: HookFamily[] = [hookHttpServer(recorder)];
-  const streams = startStreams(config, () => { recorder.hookErrors++; }, stalls);
+  const cost = new CostMeter();
+  const hooks: HookFamily[] = [hookHttpServer(recorder, cost)];
+  const streams = startStreams(config, () => { recorder.hookErrors++; }, stalls, cost);
   if (streams !== null) hooks.push(...streams.hooks);
   let lastCounters = '';
 
@@ -136,16 +138,14 @@ export function startAgent(config: ResolvedConfig): Agent {
     }
   }
 
-  function nextSlice(): void {
-    safely(sendSlice, SLICE_EVENTS);
-  }
+  const nextSlice = cost.timed('flush', (): void => safely(sendSlice, SLICE_EVENTS));
 
   function sendBatch(events: EventColumns): void {
     const t = transport!;
     const seq = t.takeSeq();
     const c = recorder.counters(t.sent, t.inFlight + events.count);
     lastCounters = `${c.recorded} ${c.filtered} ${c.dropped} ${c.sent} ${c.hookErrors}`;
-    t.push(seq, events.count, packr.pack({ t: 'batch', seq, counters: c, events, ...streams?.take() }));
+    t.push(seq, events.count, packr.pack({ t: 'batch', seq, counters: c, events, ...streams?.take(), cost: cost.report(t.bytesSent) }));
   }
 
   function safely(work: (max: number) => void, max: number): void {
@@ -156,9 +156,7 @@ export function startAgent(config: ResolvedConfig): Agent {
     }
   }
 
-  function safeFlush(): void {
-    safely(flush, SLICE_EVENTS);
-  }
+  const safeFlush = cost.timed('flush', (): void => safely(flush, SLICE_EVENTS));
 
   function snapshot(lastMs: number): EventColumns[] {
     const cursor = new RingCursor(recorder.ring, encoder, dumpWindow(lastMs, config.maxAgeMs));

@@ -57,6 +57,8 @@ export interface RuntimeOptions {
   onError(): void;
   /** Told of each stall as it is detected: start (performance.now() clock) and duration, ms. */
   onStall?(start: number, durationMs: number): void;
+  /** Wraps each timer and observer body, to time the agent's own work (cost.ts). */
+  timed?<M>(body: (m: M) => void): (m: M) => void;
 }
 
 export class RuntimeRecorder {
@@ -91,7 +93,8 @@ export class RuntimeRecorder {
       this.options.onError();
       teardown();
     };
-    return (body) => guarded(family, onError, body);
+    const timed = this.options.timed;
+    return (body) => guarded(family, onError, timed === undefined ? body : timed(body));
   }
 
   private startLoopTimer(): void {

@@ -19,6 +19,7 @@ import { METHOD_NAMES } from './recorder.js';
 import { PAUSE_KINDS, RuntimeRecorder, SAMPLE_FIELDS } from './runtime.js';
 import type { SeriesRing } from './series-ring.js';
 import type { StallLog } from './stalls.js';
+import type { CostMeter } from './cost.js';
 
 export interface Streams {
   readonly outbound: OutboundRecorder | null;
@@ -35,13 +36,14 @@ export interface Streams {
 }
 
 /** Starts what the settings ask for; null when every stream is off. */
-export function startStreams(config: ResolvedConfig, onHookError: () => void, stalls: StallLog | null = null): Streams | null {
+export function startStreams(config: ResolvedConfig, onHookError: () => void, stalls: StallLog | null = null, cost: CostMeter | null = null): Streams | null {
   const wantRuntime = config.runtimePeriodMs > 0 || config.gcEvents || config.stallMs > 0;
   if (!config.httpClient && !wantRuntime) return null;
   const outbound = config.httpClient ? new OutboundRecorder(Math.max(16, config.bufferEvents / 4)) : null;
   const runtime = wantRuntime ? new RuntimeRecorder({
     periodMs: config.runtimePeriodMs, gc: config.gcEvents, stallMs: config.stallMs, onError: onHookError,
     onStall: stalls === null ? undefined : (start, durationMs) => stalls.onStall(start, durationMs),
+    timed: cost === null ? undefined : (body) => cost.timed('timer', body),
   }) : null;
   const hooks = [...(outbound ? hookOutbound(outbound, onHookError) : []), ...(runtime?.families ?? [])];
   let lastSent = '';

@@ -76,6 +76,8 @@ export class Transport {
   sent = 0;
   /** Events queued and not yet acknowledged. */
   inFlight = 0;
+  /** Bytes handed to the socket, resends included. */
+  bytesSent = 0;
 
   constructor(base: string, private readonly token: string | undefined, private hello: Uint8Array, private readonly onMessage: (m: CollectorMessage) => void) {
     this.url = new URL(base + INGEST_PATH);
@@ -113,7 +115,10 @@ export class Transport {
 
   /** Sends a message that is not kept for resending (acks of settings, dump data). */
   sendNow(bytes: Uint8Array): void {
-    if (this.ready && this.ws !== null) this.ws.send(bytes);
+    if (this.ready && this.ws !== null) {
+      this.bytesSent += bytes.length;
+      this.ws.send(bytes);
+    }
   }
 
   /** The hello of the next connection (settings changed). */
@@ -149,7 +154,9 @@ export class Transport {
     const ws = this.ws;
     if (!this.ready || ws === null) return;
     while (this.written < this.queue.length && ws.bufferedAmount < MAX_SOCKET_BUFFERED) {
-      ws.send(this.queue[this.written++]!.bytes, this.onWritten);
+      const bytes = this.queue[this.written++]!.bytes;
+      this.bytesSent += bytes.length;
+      ws.send(bytes, this.onWritten);
     }
   }
 

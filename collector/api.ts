@@ -58,6 +58,9 @@ function agentJson(a: AgentState) {
     counters: a.counters,
     received: a.received,
     lastSeq: a.lastSeq,
+    cost: a.cost.json(),
+    /** Like JFR's jdk.DataLoss: what the agent recorded and could not deliver, by stream. */
+    dataLoss: { events: a.counters.dropped, ...a.streamsDropped, hookErrors: a.counters.hookErrors },
   };
 }
 

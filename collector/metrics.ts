@@ -52,6 +52,34 @@ function agentSamples(agents: AgentRegistry): string[] {
   return samples;
 }
 
+/** What each connected agent reports it spends, and what it lost (agent-cost.ts); 9 series an agent. */
+function agentCostFamilies(agents: AgentRegistry): string[] {
+  const cpu: string[] = [];
+  const share: string[] = [];
+  const perRequest: string[] = [];
+  const bytes: string[] = [];
+  const lost: string[] = [];
+  for (const a of agents.list()) {
+    const c = a.cost.latest;
+    if (a.link === null || c === undefined) continue;
+    const labels = `service="${escapeLabel(a.service)}",agent="${escapeLabel(a.id)}"`;
+    const j = a.cost.json()!;
+    cpu.push(`nodeflight_agent_cpu_seconds_total{${labels}} ${c.workUs / 1e6}\n`);
+    if (j.shareOfProcess !== null) share.push(`nodeflight_agent_process_cpu_share_ratio{${labels}} ${j.shareOfProcess}\n`);
+    perRequest.push(`nodeflight_agent_request_hook_seconds{${labels}} ${c.nsPerRequest / 1e9}\n`);
+    bytes.push(`nodeflight_agent_sent_bytes_total{${labels}} ${c.bytesSent}\n`);
+    const loss = { events: a.counters.dropped, ...a.streamsDropped };
+    for (const [stream, n] of Object.entries(loss)) lost.push(`nodeflight_agent_data_lost_total{${labels},stream="${stream}"} ${n}\n`);
+  }
+  return [
+    family('nodeflight_agent_cpu_seconds_total', 'counter', 'Estimated main-thread CPU time the agent spent (sampled hooks, flush, timers), as it reports.', cpu),
+    family('nodeflight_agent_process_cpu_share_ratio', 'gauge', 'The agent\'s share of its process\'s CPU time over the last reports (up to 10 s).', share),
+    family('nodeflight_agent_request_hook_seconds', 'gauge', 'Estimated hook work per HTTP request (start + finish), sampled.', perRequest),
+    family('nodeflight_agent_sent_bytes_total', 'counter', 'Bytes the agent wrote to the collector, resends included.', bytes),
+    family('nodeflight_agent_data_lost_total', 'counter', 'Rows the agent recorded and lost before they were delivered, by stream (as JFR\'s jdk.DataLoss).', lost),
+  ];
+}
+
 export interface MetricsSource {
   agg: Aggregator;
   agents: AgentRegistry;
@@ -166,5 +194,6 @@ export function renderMetrics({ agg, agents, rejectedFrames, now, streams }: Met
     family('nodeflight_collector_frames_rejected_total', 'counter', 'Agent frames refused as malformed, out of protocol or too large.', [`nodeflight_collector_frames_rejected_total ${rejectedFrames}\n`]),
     family('nodeflight_collector_routes', 'gauge', 'Routes the collector keeps statistics for.', [`nodeflight_collector_routes ${agg.routeCount}\n`]),
     family('nodeflight_collector_route_overflow_events_total', 'counter', 'Events counted under a service\'s "other" route because the route cap was reached.', [`nodeflight_collector_route_overflow_events_total ${agg.overflowedEvents()}\n`]),
+    ...agentCostFamilies(agents),
   ].join('') + (streams === undefined ? '' : renderStreamMetrics(streams, agents, now));
 }

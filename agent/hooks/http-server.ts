@@ -3,18 +3,26 @@
 // the matched Route on the request, which the recorder reads at finish.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { channels } from '../channels.js';
+import type { CostMeter } from '../cost.js';
 import { kRoute, type Recorder } from '../recorder.js';
 import { createFamily, enable, guarded, type HookFamily } from './guard.js';
 
 interface HttpMessage { request: IncomingMessage; response: ServerResponse }
 interface FastifyHandlerMessage { request?: { raw?: object }; route?: { url?: unknown } }
 
-export function hookHttpServer(recorder: Recorder): HookFamily {
+export function hookHttpServer(recorder: Recorder, cost: CostMeter): HookFamily {
   const family = createFamily('http-server');
   const onError = () => { recorder.hookErrors++; };
   family.subscriptions.push(
-    [channels.httpServerRequestStart, guarded<HttpMessage>(family, onError, (m) => recorder.onStart(m.request, m.response))],
-    [channels.httpServerResponseFinish, guarded<HttpMessage>(family, onError, (m) => recorder.onFinish(m.request, m.response))],
+    // A countdown picks the requests whose hook work is timed (cost.ts).
+    [channels.httpServerRequestStart, guarded<HttpMessage>(family, onError, (m) => {
+      if (--cost.startCountdown !== 0) recorder.onStart(m.request, m.response);
+      else cost.timedStart(recorder, m.request, m.response);
+    })],
+    [channels.httpServerResponseFinish, guarded<HttpMessage>(family, onError, (m) => {
+      if (--cost.finishCountdown !== 0) recorder.onFinish(m.request, m.response);
+      else cost.timedFinish(recorder, m.request, m.response);
+    })],
     [channels.fastifyHandlerStart, guarded<FastifyHandlerMessage>(family, onError, (m) => {
       const raw = m.request?.raw as { [kRoute]?: number } | undefined;
       const url = m.route?.url;
