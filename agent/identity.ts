@@ -4,17 +4,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { AgentIdentity } from '../protocol/messages.js';
+import { PACKAGE_VERSION } from '../protocol/version.js';
 
-export const AGENT_VERSION: string = readOwnVersion();
-
-function readOwnVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
 
 /** `name` of the nearest package.json above the entry script, else the script's base name. */
 export function defaultServiceName(entry: string | undefined = process.argv[1]): string {
@@ -42,7 +33,7 @@ export function createIdentity(service: string | undefined): AgentIdentity {
     host: hostname(),
     pid: process.pid,
     nodeVersion: process.version,
-    agentVersion: AGENT_VERSION,
+    agentVersion: PACKAGE_VERSION,
     startTime: Date.now(),
   };
 }

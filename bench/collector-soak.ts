@@ -32,7 +32,7 @@ if (![AGENTS, RATE, SECONDS].every((n) => Number.isInteger(n) && n > 0)) throw n
 const TICK_MS = 100;
 const perBatch = Math.max(1, Math.round(RATE / AGENTS / (1000 / TICK_MS)));
 
-const collector = spawn(process.execPath, ['dist/bin/nodeflight.js', 'collector', '--port', '0'], { cwd: repoRoot, env: cleanEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+const collector = spawn(process.execPath, ['dist/cli/nodeflight.js', 'collector', '--port', '0'], { cwd: repoRoot, env: cleanEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
 const [line] = (await once(collector.stdout!.setEncoding('utf8'), 'data')) as [string];
 const url = /listening on (http:\/\/\S+)/.exec(line)![1]!;
 const rss = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${collector.pid}/status`, 'utf8'))![1]) / 1024;

@@ -1,5 +1,5 @@
 // The collector: WebSocket ingest, per-route aggregation, REST API and /metrics on one
-// HTTP server. `nodeflight collector` runs it from the command line (cli.ts).
+// HTTP server. `nodeflight collector` runs it from the command line (cli/collector-cli.ts).
 //
 //   agents --ws /v1/ingest--> ingest --> aggregator (routes, recent events) --> api, metrics
 //                                \--> agent registry ------------------------/
@@ -7,19 +7,19 @@
 import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { AgentRegistry } from './agents.js';
-import { Aggregator } from './aggregator.js';
-import { createApi } from './api.js';
-import { createTokenCheck } from './auth.js';
+import { AgentRegistry } from './ingest/agents.js';
+import { Aggregator } from './stats/aggregator.js';
+import { createApi } from './api/handler.js';
+import { createTokenCheck } from './http/auth.js';
 import { resolveConfig, type ConfigOptions } from './config.js';
-import { Control } from './control.js';
-import { createControlApi } from './control-api.js';
-import { initHistograms } from './histogram.js';
-import { attachIngest } from './ingest.js';
-import { Recordings } from './recordings.js';
-import { rawErrorResponse } from './respond.js';
-import { SettingsStore } from './settings-store.js';
-import { StreamStore } from './stream-store.js';
+import { Control } from './control/control.js';
+import { createControlApi } from './api/control-api.js';
+import { initHistograms } from './stats/histogram.js';
+import { attachIngest } from './ingest/ingest.js';
+import { Recordings } from './control/recordings.js';
+import { rawErrorResponse } from './http/respond.js';
+import { SettingsStore } from './control/settings-store.js';
+import { SeriesStore } from './stats/series-store.js';
 
 export { ConfigError } from './config.js';
 
@@ -52,20 +52,20 @@ export async function startCollector(opts: CollectorOptions = {}): Promise<Colle
   const recordings = new Recordings({ dataDir: config.dataDir, timeoutMs: config.recordingTimeoutMs, storeMs: config.recordingStoreMs, clock });
   const agents = new AgentRegistry(config.maxAgents);
   const aggregator = new Aggregator(config.maxRoutes, config.maxRecentEvents);
-  const streams = new StreamStore(config.maxAgents, config.maxRoutes);
+  const series = new SeriesStore(config.maxAgents, config.maxRoutes);
   const checkToken = createTokenCheck(config.token);
 
   const server = createServer();
   const control = new Control(agents, store, recordings);
-  const ingest = attachIngest(server, { agents, aggregator, checkToken, clock, control, streams });
+  const ingest = attachIngest(server, { agents, aggregator, checkToken, clock, control, series });
   control.attach((agent, message) => ingest.send(agent, message));
-  server.on('request', createApi({ agents, aggregator, ingest, checkToken, clock, startedAt: clock(), control: createControlApi(control), streams }));
+  server.on('request', createApi({ agents, aggregator, ingest, checkToken, clock, startedAt: clock(), control: createControlApi(control), series }));
   server.on('clientError', onClientError);
   try {
     await listen(server, config.port, config.host);
   } catch (err) {
     aggregator.destroy();
-    streams.destroy();
+    series.destroy();
     throw err;
   }
   const { port } = server.address() as AddressInfo;
@@ -88,7 +88,7 @@ export async function startCollector(opts: CollectorOptions = {}): Promise<Colle
         await stopped;
         await recorded;
         aggregator.destroy();
-        streams.destroy();
+        series.destroy();
       })();
       return closing;
     },

@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { startCollector } from '../collector/index.js';
-import { formatRoutes, type RouteRow } from './table.js';
+import type { RouteJson } from '../collector/stats/route-json.js';
+import { formatRoutes } from './table.js';
 
 const { values: args } = parseArgs({
   options: { keep: { type: 'boolean', default: false }, seconds: { type: 'string', default: '15' }, port: { type: 'string', default: '0' } },
@@ -40,9 +41,9 @@ async function worker(): Promise<void> {
   }
 }
 
-async function routes(): Promise<RouteRow[]> {
+async function routes(): Promise<RouteJson[]> {
   const res = await request(`${collector.url}/v1/routes`);
-  return ((await res.body.json()) as { routes: RouteRow[] }).routes;
+  return ((await res.body.json()) as { routes: RouteJson[] }).routes;
 }
 
 interface AgentRow { counters: { recorded: number; buffered: number }; received: number }

@@ -7,7 +7,7 @@ import { request as httpRequest, createServer, type IncomingMessage } from 'node
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { request } from 'undici';
-import { LiveFeed } from '../collector/live.js';
+import { LiveFeed } from '../collector/api/live.js';
 import { startCollectorProcess, type CollectorProcess } from './helpers/collector-process.js';
 import { getJson, rawHttp } from './helpers/http.js';
 import { AgentClient } from './helpers/ingest-client.js';

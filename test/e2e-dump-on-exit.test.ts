@@ -17,7 +17,7 @@ test('the buffered recording is written on exit and reads back with print and su
   assert.equal(await svc.exited, 0);
   assert.equal(svc.stderr(), '');
 
-  const print = spawnSync(process.execPath, ['dist/bin/nodeflight.js', 'print', '--json', file], { cwd: repoRoot, encoding: 'utf8' });
+  const print = spawnSync(process.execPath, ['dist/cli/nodeflight.js', 'print', '--json', file], { cwd: repoRoot, encoding: 'utf8' });
   assert.equal(print.status, 0, print.stderr);
   const doc = JSON.parse(print.stdout);
   assert.equal(doc.events.length, 16);
@@ -27,7 +27,7 @@ test('the buffered recording is written on exit and reads back with print and su
   assert.equal(agent.service, 'dumper');
   assert.deepEqual(agent.counters, { recorded: 40, filtered: 0, dropped: 24, sent: 0, buffered: 16, hookErrors: 0 });
 
-  const summary = spawnSync(process.execPath, ['dist/bin/nodeflight.js', 'summary', file], { cwd: repoRoot, encoding: 'utf8' });
+  const summary = spawnSync(process.execPath, ['dist/cli/nodeflight.js', 'summary', file], { cwd: repoRoot, encoding: 'utf8' });
   assert.equal(summary.status, 0, summary.stderr);
   assert.match(summary.stdout, /\/orders\/:id/);
   assert.match(summary.stdout, /dropped/i);

@@ -22,7 +22,7 @@ test('with NODEFLIGHT_DUMP_SIGNAL each signal writes a new recording and the ser
   assert.match(file, new RegExp(`nodeflight-${svc.child.pid}-[0-9TZ-]+-1\\.nfr$`));
   assert.deepEqual(await hit(svc.url, ['/orders/4']), [200], 'the service is still up');
 
-  const print = spawnSync(process.execPath, ['dist/bin/nodeflight.js', 'print', '--json', file], { cwd: repoRoot, encoding: 'utf8' });
+  const print = spawnSync(process.execPath, ['dist/cli/nodeflight.js', 'print', '--json', file], { cwd: repoRoot, encoding: 'utf8' });
   assert.equal(print.status, 0, print.stderr);
   const doc = JSON.parse(print.stdout);
   assert.deepEqual(doc.events.map((e: { path: string }) => e.path), ['/orders/1', '/orders/2', '/orders/3']);

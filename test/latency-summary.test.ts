@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import {
   addSnapshot, createHistogram, HIGHEST_TRACKABLE_US, initHistograms, latencyMs, snapshot, type Histogram,
-} from '../collector/histogram.js';
-import { LatencySummary } from '../collector/latency-summary.js';
+} from '../collector/stats/histogram.js';
+import { LatencySummary } from '../collector/stats/latency-summary.js';
 import { random } from './helpers/random.js';
 
 before(() => initHistograms());

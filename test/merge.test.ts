@@ -11,7 +11,7 @@ import { AgentClient, counters, type Row } from './helpers/ingest-client.js';
 import { random } from './helpers/random.js';
 import { cleanEnv, repoRoot, startService } from './helpers/service-process.js';
 
-const bin = fileURLToPath(new URL('../bin/nodeflight.js', import.meta.url));
+const bin = fileURLToPath(new URL('../cli/nodeflight.js', import.meta.url));
 
 function merge(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

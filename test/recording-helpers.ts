@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { after } from 'node:test';
 import type { AgentIdentity, Counters, EventColumns } from '../protocol/messages.js';
 
-export const CLI = fileURLToPath(new URL('../bin/nodeflight.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../cli/nodeflight.js', import.meta.url));
 
 export interface Row {
   start: number;

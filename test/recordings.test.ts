@@ -45,7 +45,7 @@ async function startDump(body: unknown): Promise<string> {
 const finished = (id: string): Promise<any> => finishedRecording(collector.url, id);
 
 function cli(...args: string[]) {
-  return spawnSync(process.execPath, ['dist/bin/nodeflight.js', ...args], { cwd: repoRoot, encoding: 'utf8' });
+  return spawnSync(process.execPath, ['dist/cli/nodeflight.js', ...args], { cwd: repoRoot, encoding: 'utf8' });
 }
 
 test('a dump through REST completes into one file that downloads, prints and summarises', async () => {

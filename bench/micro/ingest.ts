@@ -3,9 +3,9 @@
 // schema check (protocol/validate.ts), then Aggregator.recordBatch (route lookup, HDR
 // record, status and bucket counts, recent-events memory). The frames are the agent's
 // real output: BlockEncoder + pack over the same ring the encode case uses.
-import { Aggregator } from '../../collector/aggregator.js';
+import { Aggregator } from '../../collector/stats/aggregator.js';
 import { resolveConfig } from '../../collector/config.js';
-import { initHistograms } from '../../collector/histogram.js';
+import { initHistograms } from '../../collector/stats/histogram.js';
 import { BlockEncoder } from '../../agent/encode.js';
 import { createDecoder, createEncoder } from '../../protocol/codec.js';
 import type { BatchMessage } from '../../protocol/messages.js';

@@ -1,11 +1,11 @@
-// Runs the real collector CLI (`node dist/bin/nodeflight.js collector`) as a child
+// Runs the real collector CLI (`node dist/cli/nodeflight.js collector`) as a child
 // process, as a user would, and reads the URL from the one line it prints.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { cleanEnv, repoRoot, type Service } from './service-process.js';
 
-const bin = fileURLToPath(new URL('../../bin/nodeflight.js', import.meta.url));
+const bin = fileURLToPath(new URL('../../cli/nodeflight.js', import.meta.url));
 
 /** `stop()` sends SIGTERM, then SIGKILL if the collector has not exited within 5 s. */
 export type CollectorProcess = Service;

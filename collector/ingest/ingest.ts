@@ -1,0 +1,262 @@
+// WebSocket ingest at /v1/ingest: agents stream hello, then batches (protocol/messages.ts);
+// settings-acks and dump data go to the control (control/control.ts), which sends through `send`.
+//
+// The token is checked on the HTTP upgrade request, before a WebSocket exists, so a
+// caller without it costs one short response. After the upgrade every frame is decoded
+// by the connection's own decoder and schema-checked before it is used; a frame that
+// fails closes the connection with a code and a reason the agent can log, and counts
+// as rejected. Timers are unref'd: the HTTP server alone keeps the process alive.
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { createDecoder, createEncoder } from '../../protocol/codec.js';
+import {
+  CloseCode, PROTOCOL_VERSION, type BatchMessage, type CollectorMessage, type DumpDataMessage, type HelloMessage,
+  type SettingsAckMessage,
+} from '../../protocol/messages.js';
+import { MAX_AGENT_FRAME_BYTES, validateAgentMessage } from '../../protocol/validate.js';
+import { copyCounters, type AgentRegistry, type AgentState } from './agents.js';
+import type { Aggregator } from '../stats/aggregator.js';
+import { authMessage, type TokenCheck } from '../http/auth.js';
+import type { SeriesStore } from '../stats/series-store.js';
+import { rawErrorResponse } from '../http/respond.js';
+import { stripVersion } from '../http/router.js';
+
+/** A connection that has not said hello by then is closed. */
+const HELLO_TIMEOUT_MS = 10_000;
+/** Pings find agents whose connection died without a close (a half-open TCP link). */
+const HEARTBEAT_MS = 30_000;
+/** Close reasons are limited to 123 bytes. */
+const MAX_REASON_BYTES = 120;
+const CLOSE_GRACE_MS = 2_000;
+/** The WebSocket standard's close code for a server-side failure. */
+const INTERNAL_ERROR = 1011;
+
+/** What the ingest tells the control about; `link` is the connection a message came on. */
+export interface IngestControl {
+  onHello(agent: AgentState, hello: HelloMessage): void;
+  onSettingsAck(agent: AgentState, m: SettingsAckMessage): void;
+  onDumpData(agent: AgentState, link: object, m: DumpDataMessage): void;
+  onClosed(agent: AgentState, link: object): void;
+}
+
+export interface IngestDeps {
+  agents: AgentRegistry;
+  aggregator: Aggregator;
+  checkToken: TokenCheck;
+  clock: () => number;
+  /** Settings and dumps: told of hellos, acks, dump data and closed connections. */
+  control: IngestControl;
+  /** Outbound calls, runtime samples and pauses that batches carry. */
+  series?: SeriesStore;
+}
+
+export interface Ingest {
+  /** Frames that closed their connection: malformed, out of protocol, or too large. */
+  readonly rejectedFrames: number;
+  /** Sends to the agent's open connection; returns it, or null when the agent has none. */
+  send(agent: AgentState, message: CollectorMessage): object | null;
+  close(): Promise<void>;
+}
+
+function closeReason(text: string): string {
+  if (Buffer.byteLength(text) <= MAX_REASON_BYTES) return text;
+  let s = text.slice(0, MAX_REASON_BYTES);
+  while (Buffer.byteLength(s) > MAX_REASON_BYTES - 3) s = s.slice(0, -1);
+  return `${s}...`;
+}
+
+function isMap(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function attachIngest(server: Server, deps: IngestDeps): Ingest {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_AGENT_FRAME_BYTES, perMessageDeflate: false });
+  const connections = new Set<Connection>();
+  const stats = { rejectedFrames: 0 };
+  const encoder = createEncoder();
+
+  class Connection {
+    private agent: AgentState | null = null;
+    private alive = true;
+    private closing = false;
+    private readonly decoder = createDecoder();
+    private readonly helloTimer: NodeJS.Timeout;
+
+    constructor(readonly ws: WebSocket) {
+      ws.on('message', (data, isBinary) => {
+        try {
+          this.onFrame(data, isBinary);
+        } catch (err) {
+          // Not the agent's fault (its frame passed the checks): say so, keep the collector up.
+          process.stderr.write(`[nodeflight] collector: could not handle a frame: ${(err as Error).stack ?? String(err)}\n`);
+          this.close(INTERNAL_ERROR, 'the collector failed to handle this frame');
+        }
+      });
+      ws.on('pong', () => (this.alive = true));
+      // ws reports a frame over maxPayload (and other protocol errors) here, then closes.
+      ws.on('error', () => {
+        if (!this.closing) stats.rejectedFrames++;
+        this.closing = true;
+      });
+      ws.on('close', () => this.onClose());
+      this.helloTimer = setTimeout(() => this.close(CloseCode.unexpected, `no hello within ${HELLO_TIMEOUT_MS / 1000} s`), HELLO_TIMEOUT_MS).unref();
+    }
+
+    heartbeat(): void {
+      if (!this.alive) {
+        this.ws.terminate();
+        return;
+      }
+      this.alive = false;
+      this.ws.ping();
+    }
+
+    close(code: number, reason: string): void {
+      if (this.closing) return;
+      this.closing = true;
+      this.ws.close(code, closeReason(reason));
+    }
+
+    private reject(code: number, reason: string): void {
+      stats.rejectedFrames++;
+      this.close(code, reason);
+    }
+
+    send(m: CollectorMessage): void {
+      this.ws.send(encoder.pack(m));
+    }
+
+    private onFrame(data: RawData, isBinary: boolean): void {
+      if (this.closing) return;
+      this.alive = true;
+      if (!isBinary) return this.reject(CloseCode.malformed, 'frames must be binary msgpack, got text');
+      let decoded: unknown;
+      try {
+        // binaryType is 'nodebuffer', so a (reassembled) binary message is one Buffer.
+        decoded = this.decoder.unpack(data as Buffer);
+      } catch (err) {
+        return this.reject(CloseCode.malformed, `frame is not msgpack: ${(err as Error).message}`);
+      }
+      if (this.agent === null) return this.onFirst(decoded);
+      const checked = validateAgentMessage(decoded);
+      if ('error' in checked) return this.reject(CloseCode.malformed, checked.error);
+      const m = checked.message;
+      switch (m.t) {
+        case 'batch':
+          return this.onBatch(this.agent, m);
+        case 'hello':
+          return this.reject(CloseCode.unexpected, 'hello was already received on this connection');
+        case 'settings-ack':
+          return deps.control.onSettingsAck(this.agent, m);
+        case 'dump-data':
+          return deps.control.onDumpData(this.agent, this, m);
+      }
+    }
+
+    private onFirst(decoded: unknown): void {
+      // The version comes before the schema: a newer agent's hello may differ in shape,
+      // and should hear that the versions differ rather than that its hello is malformed.
+      if (isMap(decoded) && decoded.t === 'hello' && typeof decoded.protocol === 'number' && decoded.protocol !== PROTOCOL_VERSION) {
+        return this.reject(CloseCode.protocolVersion, `agent speaks protocol v${decoded.protocol}; this collector speaks v${PROTOCOL_VERSION}`);
+      }
+      const checked = validateAgentMessage(decoded);
+      if ('error' in checked) return this.reject(CloseCode.malformed, checked.error);
+      if (checked.message.t !== 'hello') return this.reject(CloseCode.unexpected, `the first message must be a hello, got ${checked.message.t}`);
+      this.onHello(checked.message);
+    }
+
+    private onHello(hello: HelloMessage): void {
+      const previous = deps.agents.get(hello.agentId)?.link;
+      const agent = deps.agents.connect(hello, this, deps.clock());
+      if (agent === null) return this.close(CloseCode.tooManyAgents, 'this collector holds as many connected agents as it may');
+      clearTimeout(this.helloTimer);
+      if (previous instanceof Connection) previous.close(CloseCode.replaced, `a newer connection took over agent ${hello.agentId}`);
+      this.agent = agent;
+      deps.control.onHello(agent, hello);
+      this.send({
+        t: 'welcome',
+        protocol: PROTOCOL_VERSION,
+        lastSeq: agent.lastSeq,
+        settings: agent.requested?.settings ?? null,
+        settingsVersion: agent.requested?.version ?? agent.settingsVersion,
+      });
+    }
+
+    private onBatch(agent: AgentState, m: BatchMessage): void {
+      const now = deps.clock();
+      agent.lastSeenAt = now;
+      // A batch resent after a lost ack is acknowledged again but counted once.
+      if (m.seq > agent.lastSeq) {
+        deps.aggregator.recordBatch(agent.id, agent.service, m.events, now);
+        deps.series?.record(agent.id, agent.service, m, now);
+        agent.lastSeq = m.seq;
+        agent.received += m.events.count;
+        deps.agents.received += m.events.count;
+        agent.counters = copyCounters(m.counters);
+        if (m.cost !== undefined) agent.cost.add(m.cost);
+        if (m.streams !== undefined) {
+          agent.streamsDropped = { outbound: m.streams.outbound.dropped, runtime: m.streams.runtime.dropped, pauses: m.streams.pauses.dropped };
+        }
+      }
+      this.send({ t: 'ack', seq: m.seq });
+    }
+
+    private onClose(): void {
+      this.closing = true;
+      clearTimeout(this.helloTimer);
+      connections.delete(this);
+      if (this.agent !== null) {
+        deps.agents.disconnect(this.agent, this, deps.clock());
+        deps.control.onClosed(this.agent, this);
+      }
+    }
+  }
+
+  function refuse(socket: Duplex, status: number, message: string, headers?: Record<string, string>): void {
+    socket.once('finish', () => socket.destroy());
+    socket.end(rawErrorResponse(status, message, headers));
+  }
+
+  function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    let path: string;
+    try {
+      path = stripVersion(new URL(req.url ?? '/', 'http://collector').pathname);
+    } catch (err) {
+      return refuse(socket, 404, (err as Error).message);
+    }
+    if (path !== '/ingest') return refuse(socket, 404, `no WebSocket endpoint at ${req.url}; agents connect to /v1/ingest`);
+    const auth = deps.checkToken(req.headers.authorization);
+    if (auth !== 'ok') return refuse(socket, 401, authMessage(auth), { 'WWW-Authenticate': 'Bearer' });
+    wss.handleUpgrade(req, socket, head, (ws) => connections.add(new Connection(ws)));
+  }
+
+  server.on('upgrade', onUpgrade);
+  const heartbeat = setInterval(() => connections.forEach((c) => c.heartbeat()), HEARTBEAT_MS).unref();
+
+  return {
+    get rejectedFrames() {
+      return stats.rejectedFrames;
+    },
+    send(agent, message) {
+      const c = agent.link;
+      if (!(c instanceof Connection) || c.ws.readyState !== c.ws.OPEN) return null;
+      c.send(message);
+      return c;
+    },
+    async close() {
+      server.off('upgrade', onUpgrade);
+      clearInterval(heartbeat);
+      const closed = [...connections].map((c) => new Promise<void>((resolve) => {
+        c.ws.once('close', () => resolve());
+        c.close(CloseCode.goingAway, 'collector shutting down');
+      }));
+      // A peer that does not answer the close handshake is cut off after a grace period.
+      const grace = setTimeout(() => connections.forEach((c) => c.ws.terminate()), CLOSE_GRACE_MS).unref();
+      await Promise.all(closed);
+      clearTimeout(grace);
+      wss.close();
+    },
+  };
+}
