@@ -41,6 +41,8 @@ export interface PauseRow {
   kind: string;
   /** Stalls only, once the agent sent their details: the blocked main thread's stack (NODEFLIGHT_STALL_STACKS), innermost first. */
   stack?: StallFrame[];
+  /** The innermost frame of the stack outside Node's own code (`node:` URLs): where the application blocked. */
+  blockedIn?: StallFrame;
   /** Stalls only: whom it delayed (in flight during it, and arrived during it). */
   delayed?: { inflight: number; queued: number; requests: StallRequest[] };
 }
@@ -170,7 +172,11 @@ export class Timeline {
       const row: PauseRow = { start, durationMs: round3(d), kind: this.pauseKind[i]! };
       const detail = row.kind === 'stall' ? this.stallDetail(start) : undefined;
       if (detail !== undefined) {
-        if (detail.stack !== undefined) row.stack = detail.stack;
+        if (detail.stack !== undefined) {
+          row.stack = detail.stack;
+          const own = detail.stack.find((f) => f.url !== '' && !f.url.startsWith('node:'));
+          if (own !== undefined) row.blockedIn = own;
+        }
         row.delayed = { inflight: detail.inflight, queued: detail.queued, requests: detail.requests };
       }
       out.push(row);
