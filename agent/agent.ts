@@ -12,11 +12,13 @@ import { BlockEncoder } from './encode.js';
 import { disable, type HookFamily } from './hooks/guard.js';
 import { hookHttpServer } from './hooks/http-server.js';
 import { CostMeter } from './cost.js';
+import { InflightReporter, safeSnapshot } from './inflight-snapshot.js';
 import { createIdentity } from './identity.js';
 import { errorText, warnOnce } from './log.js';
 import { Recorder } from './recorder.js';
 import { startWatchdog } from './stall-watchdog.js';
 import { StallLog } from './stalls.js';
+import { installStopSignals } from './stop-signals.js';
 import { startStreams, type Streams } from './streams.js';
 import { Transport } from './transport.js';
 
@@ -62,6 +64,7 @@ export function startAgent(config: ResolvedConfig): Agent {
   const streams = startStreams(config, () => { recorder.hookErrors++; }, stalls, cost);
   if (streams !== null) hooks.push(...streams.hooks);
   let lastCounters = '';
+  const inflight = new InflightReporter(recorder);
 
   const hello = (): Uint8Array => packr.pack({
     t: 'hello', protocol: PROTOCOL_VERSION, ...identity, settings: recorder.settings, settingsVersion: recorder.settingsVersion, envSettings: config.live,
@@ -90,10 +93,11 @@ export function startAgent(config: ResolvedConfig): Agent {
       applySettings(message.settings, message.version);
     } else if (message.t === 'dump') {
       recorder.sweepAborted();
+      const open = safeSnapshot(recorder);
       answerDump(message.requestId, {
         cursor: new RingCursor(recorder.ring, encoder, dumpWindow(message.lastMs, config.maxAgeMs)),
         counters,
-        send: (m) => transport?.sendNow(packr.pack(m)),
+        send: (m) => transport?.sendNow(packr.pack(m.last && open !== null ? { ...m, inflight: open } : m)),
       });
     }
   }
@@ -136,16 +140,23 @@ export function startAgent(config: ResolvedConfig): Agent {
       const key = `${c.recorded} ${c.filtered} ${c.dropped} ${c.sent} ${c.hookErrors}`;
       if (key !== lastCounters) sendBatch(EMPTY_BLOCK);
     }
+    if (t.connected && t.hasRoom && inflight.due()) sendBatch(EMPTY_BLOCK);
   }
 
   const nextSlice = cost.timed('flush', (): void => safely(sendSlice, SLICE_EVENTS));
 
-  function sendBatch(events: EventColumns): void {
+  /** Queues a batch; it carries the requests open now when they are due, or when `withInflight` says so. */
+  function sendBatch(events: EventColumns, withInflight = false): void {
     const t = transport!;
     const seq = t.takeSeq();
     const c = recorder.counters(t.sent, t.inFlight + events.count);
     lastCounters = `${c.recorded} ${c.filtered} ${c.dropped} ${c.sent} ${c.hookErrors}`;
-    t.push(seq, events.count, packr.pack({ t: 'batch', seq, counters: c, events, ...streams?.take(), cost: cost.report(t.bytesSent) }));
+    // Only on a live connection: a snapshot resent after a reconnect would be stale.
+    const open = t.connected && (withInflight || inflight.due()) ? inflight.take() : null;
+    t.push(seq, events.count, packr.pack({
+      t: 'batch', seq, counters: c, events, ...streams?.take(), cost: cost.report(t.bytesSent),
+      ...(open === null ? {} : { inflight: open }),
+    }));
   }
 
   function safely(work: (max: number) => void, max: number): void {
@@ -167,7 +178,8 @@ export function startAgent(config: ResolvedConfig): Agent {
 
   function writeDump(path: string): void {
     recorder.sweepAborted();
-    writeRecordingSync(path, { source: 'agent', agents: [{ identity, counters: counters(), blocks: snapshot(0) }] });
+    const open = safeSnapshot(recorder);
+    writeRecordingSync(path, { source: 'agent', agents: [{ identity, counters: counters(), blocks: snapshot(0), inflight: open ?? undefined }] });
   }
 
   function dumpOnExit(): void {
@@ -177,6 +189,24 @@ export function startAgent(config: ResolvedConfig): Agent {
       warnOnce('dump', `could not write NODEFLIGHT_DUMP ${config.dump}: ${errorText(err)}`);
     }
   }
+
+  /**
+   * The process is ending: the collector gets the requests open now and a close frame
+   * saying why (it tells a clean end from a crash by it). Both are written at once;
+   * the socket takes them before the process is gone.
+   */
+  function farewell(reason: string): void {
+    const t = transport;
+    if (t === null || !t.connected) return;
+    try {
+      if (t.hasRoom) sendBatch(EMPTY_BLOCK, true);
+      t.closeAtExit(reason);
+    } catch (err) {
+      warnOnce('farewell', `could not tell the collector that the process ends: ${errorText(err)}`);
+    }
+  }
+
+  const farewellAtExit = (code: number): void => farewell(`process exiting (code ${code})`);
 
   // When the loop empties: one last flush, all of it at once, and a bounded wait for
   // its acknowledgement.
@@ -189,6 +219,8 @@ export function startAgent(config: ResolvedConfig): Agent {
   timer.unref();
   process.once('beforeExit', flushBeforeExit);
   if (config.dump !== undefined) process.once('exit', dumpOnExit);
+  if (transport !== null) process.once('exit', farewellAtExit);
+  const removeStopSignals = config.dump === undefined ? null : installStopSignals(dumpOnExit, (signal) => farewell(`killed by ${signal}`));
   const removeDumpSignal = config.dumpSignal === undefined ? null : installDumpSignal(config.dumpSignal, config.dump, writeDump);
 
   return {
@@ -205,6 +237,8 @@ export function startAgent(config: ResolvedConfig): Agent {
       slice = null;
       process.removeListener('beforeExit', flushBeforeExit);
       process.removeListener('exit', dumpOnExit);
+      process.removeListener('exit', farewellAtExit);
+      removeStopSignals?.();
       removeDumpSignal?.();
       for (const h of hooks) disable(h);
       streams?.stop();

@@ -12,6 +12,7 @@ import { EventFlag, type Counters, type LiveSettings } from '../protocol/message
 import { compilePathFilter, pathMatches } from '../protocol/path-filter.js';
 import { settingsErrors } from '../protocol/settings.js';
 import { InflightTable, type TrackedResponse } from './inflight.js';
+import { responseBodySize } from './node-internals.js';
 import { EventRing } from './ring.js';
 import { RouteNames } from './route-names.js';
 
@@ -27,7 +28,7 @@ export const METHOD_NAMES: readonly string[] = ['OTHER', ...METHODS];
 export const methodIds = new Map<string, number>(METHOD_NAMES.map((m, i) => [m, i]));
 
 type Req = IncomingMessage & { [kRoute]?: number; route?: unknown; baseUrl?: string };
-type Res = ServerResponse & { [kSlot]?: number; _contentLength?: number | null };
+type Res = ServerResponse & { [kSlot]?: number };
 interface ExpressRoute { path?: unknown; [kExpressRoute]?: { baseUrl: string; id: number } }
 
 export class Recorder {
@@ -118,8 +119,12 @@ export class Recorder {
       this.filtered++;
       return;
     }
-    const size = res._contentLength;
-    this.ring.write(start, duration, methodIds.get(req.method!) ?? 0, url, pathEnd, this.frameworkRoute(req), res.statusCode, typeof size === 'number' ? size : -1, flags);
+    this.ring.write(start, duration, methodIds.get(req.method!) ?? 0, url, pathEnd, this.frameworkRoute(req), res.statusCode, responseBodySize(res), flags);
+  }
+
+  /** The framework route id of a request still open, for agent/inflight-snapshot.ts (not the request path). */
+  frameworkRouteOf(req: object): number {
+    return this.frameworkRoute(req as Req);
   }
 
   private frameworkRoute(req: Req): number {

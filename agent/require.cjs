@@ -14,6 +14,6 @@ try {
 
 function report(err) {
   try {
-    process.stderr.write(`[nodeflight] the agent could not start and is off; the application is unaffected: ${err && err.message}\n`);
+    process.stderr.write(`[nodeflight] the agent could not start and is off; the application is unaffected: ${err?.message}\n`);
   } catch {}
 }

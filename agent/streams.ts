@@ -64,7 +64,7 @@ export function startStreams(config: ResolvedConfig, onHookError: () => void, st
     hooks,
     get pending() {
       return (outbound !== null && outbound.ring.unsent > 0) || (runtime !== null && (runtime.samples.unsent > 0 || runtime.pauses.unsent > 0))
-        || (stalls !== null && stalls.ready) || key(counters()) !== lastSent;
+        || stalls?.ready === true || key(counters()) !== lastSent;
     },
     sweep() {
       outbound?.sweep();
@@ -76,7 +76,7 @@ export function startStreams(config: ResolvedConfig, onHookError: () => void, st
       if (outbound !== null && outbound.ring.unsent > 0) out.outbound = encodeOutbound(outbound, wallOffset);
       if (runtime !== null && runtime.samples.unsent > 0) out.runtime = encodeSamples(runtime.samples, wallOffset);
       if (runtime !== null && runtime.pauses.unsent > 0) out.pauses = encodePauses(runtime.pauses, wallOffset);
-      if (stalls !== null && stalls.ready) out.stalls = stalls.take(wallOffset);
+      if (stalls?.ready) out.stalls = stalls.take(wallOffset);
       out.streams = counters();
       lastSent = key(out.streams);
       return out;
@@ -93,7 +93,7 @@ function seriesCount(ring: SeriesRing): { recorded: number; dropped: number } {
 }
 
 /** A block's string table: each distinct string once. */
-function interner(): { strings: string[]; intern(s: string): number } {
+export function interner(): { strings: string[]; intern(s: string): number } {
   const strings: string[] = [];
   const index = new Map<string, number>();
   return {

@@ -22,6 +22,7 @@ import { createDecoder } from '../protocol/codec.js';
 import { CloseCode, INGEST_PATH, type CollectorMessage } from '../protocol/messages.js';
 import { MAX_COLLECTOR_FRAME_BYTES, validateCollectorMessage } from '../protocol/validate.js';
 import { errorText, warnOnce } from './log.js';
+import { onlySocketRequestsAlive } from './node-internals.js';
 import { WebSocketClient } from './websocket.js';
 
 /** Encoded batches kept awaiting acknowledgement. */
@@ -32,14 +33,11 @@ const MAX_SOCKET_BUFFERED = 1024 * 1024;
 export const EXIT_DRAIN_MS = 1000;
 /** How often the loop is asked whether only this transport keeps it alive. */
 const RELEASE_CHECK_MS = 200;
-/** libuv requests a WebSocket client's socket makes (names as process.getActiveResourcesInfo() gives them). */
-const SOCKET_REQUESTS = new Set(['GetAddrInfoReqWrap', 'TCPConnectWrap', 'ConnectWrap', 'WriteWrap', 'SimpleWriteWrap', 'ShutdownWrap']);
 /**
- * Handles listed as ref'd although they do not keep a loop alive unless the app reads
- * them: stdio. If one was in use after all, releasing costs only a reconnect, after
+ * Stdio handles are listed as ref'd although they do not keep a loop alive unless the app
+ * reads them. If one was in use after all, releasing costs only a reconnect, after
  * RELEASED_RETRY_MS so that such a host sees at most one every few seconds.
  */
-const STDIO_HANDLES = new Set(['PipeWrap', 'TTYWrap']);
 const RELEASED_RETRY_MS = 5000;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const BACKOFF_BASE_MS = 250;
@@ -136,6 +134,12 @@ export class Transport {
     this.draining = setTimeout(() => this.endDrain(), EXIT_DRAIN_MS);
   }
 
+  /** The process is ending: a close frame (1001) with `reason` follows what was written, and nothing is retried. */
+  closeAtExit(reason: string): void {
+    this.closed = true;
+    if (this.ready && this.ws !== null) this.ws.close(CloseCode.goingAway, reason);
+  }
+
   close(): void {
     this.closed = true;
     this.endDrain();
@@ -174,14 +178,7 @@ export class Transport {
   private releaseLoop(): void {
     const ws = this.ws;
     if (ws === null || this.draining) return;
-    const active = process.getActiveResourcesInfo();
-    let ours = 0;
-    for (let i = 0; i < active.length; i++) {
-      const kind = active[i]!;
-      if (SOCKET_REQUESTS.has(kind)) ours++;
-      else if (!STDIO_HANDLES.has(kind)) return;
-    }
-    if (ours === 0) return;
+    if (!onlySocketRequestsAlive()) return;
     this.released = true;
     ws.terminate();
   }

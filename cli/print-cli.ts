@@ -7,11 +7,14 @@
 // as JSON strings, so a line is always one event):
 //   2025-11-22T05:42:01.123Z orders[4242] GET /users/42 /users/:id 200 12.345ms 1234B aborted
 //   start service[pid] method path route status duration size ("-": unknown) flags
+// A request still open when the recording was made (an `inflight` record) prints with
+// status "-", its age at that time as the duration, and the flag `inflight`.
 //
 // JSON, one document:
 //   {"recording": <header>,
 //    "events": [{"start": ISO, "startMs", "durationMs", "agentId", "service", "method",
-//                "path", "route", "status", "size" (null: unknown), "aborted", "truncatedPath"}, ...],
+//                "path", "route", "status" (null: in flight), "size" (null: unknown), "aborted",
+//                "truncatedPath", "inflight"}, ...],
 //    "agents": [{<identity>, "counters": {...}}, ...]   (last counters of each agent),
 //    "damage": null | {"offset": N, "message": "..."}}
 import { EventFlag, type AgentIdentity, type Counters, type EventColumns } from '../protocol/messages.js';
@@ -49,9 +52,10 @@ const textPrinter: Printer = {
   event(agent, b, i, strings) {
     const size = b.size[i]!;
     const flags = b.flags[i]!;
+    const open = (flags & EventFlag.inflight) !== 0;
     return new Date(b.start[i]!).toISOString() + ' ' + agent.label + ' ' + strings[b.method[i]!] + ' ' + strings[b.path[i]!] +
-      ' ' + strings[b.route[i]!] + ' ' + b.status[i] + ' ' + b.duration[i]!.toFixed(3) + 'ms ' + (size < 0 ? '-' : size + 'B') +
-      (flags & EventFlag.aborted ? ' aborted' : '') + (flags & EventFlag.truncatedPath ? ' truncated-path' : '') + '\n';
+      ' ' + strings[b.route[i]!] + ' ' + (open ? '-' : b.status[i]) + ' ' + b.duration[i]!.toFixed(3) + 'ms ' + (size < 0 ? '-' : size + 'B') +
+      (flags & EventFlag.aborted ? ' aborted' : '') + (flags & EventFlag.truncatedPath ? ' truncated-path' : '') + (open ? ' inflight' : '') + '\n';
   },
   showString: showField,
   end: () => '',
@@ -67,9 +71,10 @@ const jsonPrinter: Printer = {
     const flags = b.flags[i]!;
     return (first ? '\n' : ',\n') + '{"start":"' + new Date(start).toISOString() + '","startMs":' + start +
       ',"durationMs":' + b.duration[i] + ',"agentId":' + agent.label + ',"method":' + strings[b.method[i]!] +
-      ',"path":' + strings[b.path[i]!] + ',"route":' + strings[b.route[i]!] + ',"status":' + b.status[i] +
+      ',"path":' + strings[b.path[i]!] + ',"route":' + strings[b.route[i]!] +
+      ',"status":' + (flags & EventFlag.inflight ? 'null' : b.status[i]) +
       ',"size":' + (size < 0 ? 'null' : size) + ',"aborted":' + ((flags & EventFlag.aborted) !== 0) +
-      ',"truncatedPath":' + ((flags & EventFlag.truncatedPath) !== 0) + '}';
+      ',"truncatedPath":' + ((flags & EventFlag.truncatedPath) !== 0) + ',"inflight":' + ((flags & EventFlag.inflight) !== 0) + '}';
   },
   showString: (s) => JSON.stringify(s),
   end(agents, damage) {
@@ -122,6 +127,7 @@ export async function main(argv: string[]): Promise<number> {
     } else if (entry.t === 'agent') {
       agents.set(entry.identity.agentId, { identity: entry.identity, counters: entry.counters, label: agentLabel(json, entry.identity) });
     } else {
+      // Events, and requests in flight when the recording was made: both are rows.
       const agent = agents.get(entry.agentId)!;
       const b = entry.events;
       const strings = b.strings.map(printer.showString);

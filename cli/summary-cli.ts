@@ -1,7 +1,9 @@
 // `nodeflight summary FILE`: what a recording holds, as `jfr summary` does: who recorded
 // it and what each agent had lost, then per-route counts and latency percentiles.
-// The file is read as a stream; only per-agent and per-route state is kept.
-import type { AgentIdentity, Counters } from '../protocol/messages.js';
+// The file is read as a stream; only per-agent and per-route state is kept. Requests
+// still open when the recording was made are listed apart, oldest first: they are not
+// events, and no percentile counts them.
+import type { AgentIdentity, Counters, EventColumns } from '../protocol/messages.js';
 import { finish, Output, parseCommandLine, readRecordingFile, showField } from './cli-support.js';
 import { textTable } from './text-table.js';
 import type { RecordingHeader } from '../recording/format.js';
@@ -14,6 +16,24 @@ interface AgentSeen {
   /** The last counters recorded for the agent. */
   counters: Counters;
   events: number;
+  /** The last in-flight record of the agent. */
+  inflight: { time: number; open: number; events: EventColumns } | null;
+}
+
+/** Open requests shown per agent; `print` lists them all. */
+const INFLIGHT_SHOWN = 10;
+
+function inflightLines(a: AgentSeen): string[] {
+  const f = a.inflight;
+  if (f === null || f.open === 0) return [];
+  const id = a.identity;
+  const b = f.events;
+  const lines = [`  ${showField(`${id.service}[${id.pid}]`)}: ${f.open} open at ${new Date(f.time).toISOString()}, oldest first (age in ms)`];
+  for (let i = 0; i < Math.min(b.count, INFLIGHT_SHOWN); i++) {
+    lines.push(`    ${ms(b.duration[i]!).padStart(12)}  ${showField(b.strings[b.method[i]!]!)} ${showField(b.strings[b.path[i]!]!)} (${showField(b.strings[b.route[i]!]!)})`);
+  }
+  if (f.open > INFLIGHT_SHOWN) lines.push(`    ... ${f.open - Math.min(b.count, INFLIGHT_SHOWN)} more (${b.count} in the file: nodeflight print lists them)`);
+  return lines;
 }
 
 const ms = (v: number): string => v.toFixed(3);
@@ -48,12 +68,14 @@ function render(file: string, header: RecordingHeader, agents: AgentSeen[], rout
   const events = agents.reduce((n, a) => n + a.events, 0);
   const losing = agents.filter((a) => a.counters.dropped > 0);
   const dropped = losing.reduce((n, a) => n + a.counters.dropped, 0);
+  const open = agents.reduce((n, a) => n + (a.inflight?.open ?? 0), 0);
   return [
     `Recording ${showField(file)}`,
     `  format     nodeflight-recording, version ${header.version}`,
     `  created    ${new Date(header.createdAt).toISOString()} by ${header.source === 'agent' ? 'an agent' : 'a collector'}`,
     `  events     ${events} in ${blocks} blocks`,
     `  data loss  ${dropped === 0 ? 'none' : `${dropped} events dropped by ${losing.length} of ${agents.length} agents (see below)`}`,
+    ...(open === 0 ? [] : [`  in flight  ${open} requests had not finished when it was recorded (see below)`]),
     '',
     `Agents (${agents.length})`,
     ...agents.flatMap(agentLines),
@@ -61,6 +83,7 @@ function render(file: string, header: RecordingHeader, agents: AgentSeen[], rout
     routes.length === 0 ? 'Routes: no events' : 'Routes (latency in ms; errors: 5xx responses)',
     ...(routes.length === 0 ? [] : table(routes)),
     '',
+    ...(open === 0 ? [] : ['In flight when recorded', ...agents.flatMap(inflightLines), '']),
   ].join('\n');
 }
 
@@ -80,7 +103,9 @@ export async function main(argv: string[]): Promise<number> {
       header = entry.header;
     } else if (entry.t === 'agent') {
       const seen = agents.get(entry.identity.agentId);
-      agents.set(entry.identity.agentId, { identity: entry.identity, counters: entry.counters, events: seen?.events ?? 0 });
+      agents.set(entry.identity.agentId, { identity: entry.identity, counters: entry.counters, events: seen?.events ?? 0, inflight: seen?.inflight ?? null });
+    } else if (entry.t === 'inflight') {
+      agents.get(entry.agentId)!.inflight = { time: entry.time, open: entry.open, events: entry.events };
     } else {
       const agent = agents.get(entry.agentId)!;
       agent.events += entry.events.count;

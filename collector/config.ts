@@ -38,6 +38,8 @@ const collectorSettings = {
   recordingTimeoutMs: { flag: '--recording-timeout-ms', env: 'NODEFLIGHT_COLLECTOR_RECORDING_TIMEOUT_MS', parse: milliseconds },
   /** How long a finished recording operation is kept (Flink's rest.async.store-duration). */
   recordingStoreMs: { flag: '--recording-store-ms', env: 'NODEFLIGHT_COLLECTOR_RECORDING_STORE_MS', parse: milliseconds },
+  /** How long a disconnected agent's runtime, pauses and in-flight requests are kept (gone-agents.ts). */
+  goneAgentMs: { flag: '--gone-agent-ms', env: 'NODEFLIGHT_COLLECTOR_GONE_AGENT_MS', parse: milliseconds },
 } satisfies Record<string, Spec<unknown>>;
 
 type Key = keyof typeof collectorSettings;
@@ -68,6 +70,11 @@ export interface ConfigOptions {
   dataDir?: string;
   recordingTimeoutMs?: number;
   recordingStoreMs?: number;
+  goneAgentMs?: number;
+  /** Disconnected agents kept with their history; past this the one gone longest is forgotten. */
+  maxGoneAgents?: number;
+  /** How often agents are pinged; one that missed a ping by the next is cut (end reason `timeout`). */
+  heartbeatMs?: number;
   maxRoutes?: number;
   maxRecentEvents?: number;
   maxAgents?: number;
@@ -80,6 +87,9 @@ export interface CollectorConfig {
   dataDir: string | undefined;
   recordingTimeoutMs: number;
   recordingStoreMs: number;
+  goneAgentMs: number;
+  maxGoneAgents: number;
+  heartbeatMs: number;
   maxRoutes: number;
   maxRecentEvents: number;
   maxAgents: number;
@@ -90,6 +100,9 @@ const defaults = {
   port: 8081,
   recordingTimeoutMs: 10_000,
   recordingStoreMs: 300_000,
+  goneAgentMs: 3_600_000,
+  maxGoneAgents: 100,
+  heartbeatMs: 30_000,
   maxRoutes: 2000,
   maxRecentEvents: 10_000,
   maxAgents: 1000,
@@ -122,6 +135,9 @@ export function resolveConfig(opts: ConfigOptions, env: NodeJS.ProcessEnv): Coll
     dataDir: checked('dataDir', opts.dataDir) ?? fromEnv('dataDir', env),
     recordingTimeoutMs: checked('recordingTimeoutMs', opts.recordingTimeoutMs) ?? fromEnv('recordingTimeoutMs', env) ?? defaults.recordingTimeoutMs,
     recordingStoreMs: checked('recordingStoreMs', opts.recordingStoreMs) ?? fromEnv('recordingStoreMs', env) ?? defaults.recordingStoreMs,
+    goneAgentMs: checked('goneAgentMs', opts.goneAgentMs) ?? fromEnv('goneAgentMs', env) ?? defaults.goneAgentMs,
+    maxGoneAgents: limit('maxGoneAgents', opts.maxGoneAgents, defaults.maxGoneAgents),
+    heartbeatMs: limit('heartbeatMs', opts.heartbeatMs, defaults.heartbeatMs),
     maxRoutes: limit('maxRoutes', opts.maxRoutes, defaults.maxRoutes),
     maxRecentEvents: limit('maxRecentEvents', opts.maxRecentEvents, defaults.maxRecentEvents),
     maxAgents: limit('maxAgents', opts.maxAgents, defaults.maxAgents),

@@ -20,6 +20,8 @@ import { Recordings } from './control/recordings.js';
 import { rawErrorResponse } from './http/respond.js';
 import { SettingsStore } from './control/settings-store.js';
 import { SeriesStore } from './stats/series-store.js';
+import { GoneAgents } from './ingest/gone-agents.js';
+import { InflightStore } from './stats/inflight-store.js';
 
 export { ConfigError } from './config.js';
 
@@ -54,12 +56,25 @@ export async function startCollector(opts: CollectorOptions = {}): Promise<Colle
   const aggregator = new Aggregator(config.maxRoutes, config.maxRecentEvents);
   const series = new SeriesStore(config.maxAgents, config.maxRoutes);
   const checkToken = createTokenCheck(config.token);
+  const inflight = new InflightStore();
+  // What is kept beside the registry goes when it forgets an agent; it forgets gone agents past the retention.
+  agents.onForget = (id) => {
+    series.forget(id);
+    inflight.forget(id);
+  };
+  const gone = new GoneAgents({
+    retentionMs: config.goneAgentMs, max: config.maxGoneAgents, forget: (id) => agents.forget(id),
+  });
 
   const server = createServer();
   const control = new Control(agents, store, recordings);
-  const ingest = attachIngest(server, { agents, aggregator, checkToken, clock, control, series });
+  const ingest = attachIngest(server, {
+    agents, aggregator, checkToken, clock, control, series, inflight, gone, heartbeatMs: config.heartbeatMs,
+  });
   control.attach((agent, message) => ingest.send(agent, message));
-  server.on('request', createApi({ agents, aggregator, ingest, checkToken, clock, startedAt: clock(), control: createControlApi(control), series }));
+  server.on('request', createApi({
+    agents, aggregator, ingest, checkToken, clock, startedAt: clock(), control: createControlApi(control), series, inflight, gone,
+  }));
   server.on('clientError', onClientError);
   try {
     await listen(server, config.port, config.host);

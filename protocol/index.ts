@@ -6,3 +6,4 @@ export * from './streams.js';
 export { createEncoder, createDecoder } from './codec.js';
 export * from './stalls.js';
 export * from './agent-cost.js';
+export * from './inflight.js';

@@ -44,11 +44,13 @@ export const EventFlag = {
   aborted: 1,
   /** The path was longer than the agent keeps and was cut. */
   truncatedPath: 2,
+  /** Not finished when read (protocol/inflight.ts): the duration is the age at that time. */
+  inflight: 4,
   /**
    * The request arrived while the event loop was stalled: it started in the loop turn right
    * after a stall ended, so its `duration` leaves out the wait; `queuedMs` bounds that wait.
    */
-  queued: 4,
+  queued: 8,
 } as const;
 
 /** What an agent counts; recorded = sent + dropped + buffered holds at every flush. */
@@ -103,6 +105,16 @@ export interface EventColumns {
   queuedMs?: Float64Array;
 }
 
+/** Requests open now (protocol/inflight.ts). */
+export interface InflightSnapshot {
+  /** Wall-clock time the table was read, ms since the epoch. */
+  time: number;
+  /** Requests open at `time`, listed or not. */
+  open: number;
+  /** The oldest open requests, oldest first, at most INFLIGHT_LIMIT. */
+  events: EventColumns;
+}
+
 export interface AgentIdentity {
   agentId: string;
   service: string;
@@ -144,6 +156,8 @@ export interface BatchMessage extends BatchStreams {
   seq: number;
   counters: Counters;
   events: EventColumns;
+  /** Requests open now (protocol/inflight.ts), at most every INFLIGHT_PERIOD_MS. */
+  inflight?: InflightSnapshot;
 }
 
 export interface AckMessage {
@@ -182,6 +196,8 @@ export interface DumpDataMessage {
   counters: Counters;
   events: EventColumns;
   last: boolean;
+  /** On the last block: the requests open when the dump was asked for. */
+  inflight?: InflightSnapshot;
 }
 
 export type AgentMessage = HelloMessage | BatchMessage | SettingsAckMessage | DumpDataMessage;

@@ -1,6 +1,6 @@
-// Every agent setting, declared once: its environment variable, type, default and
-// description. The agent's environment parser, the collector's validation of live
-// settings and the README's settings table all come from this table.
+// Every agent setting, declared once: its environment variable, type, default, range and
+// description. The agent's environment parser and its defaults, the collector's
+// validation of live settings and the README's settings table all come from this table.
 import type { LiveSettings } from './messages.js';
 import { compilePathFilter } from './path-filter.js';
 
@@ -8,12 +8,22 @@ type Parsed<T> = { value: T } | { error: string };
 
 export interface SettingSpec<T> {
   env: string;
-  /** Shown in the README; `undefined` defaults are described in words. */
-  defaultText: string;
+  default: T;
+  /** Shown in the README instead of the default value, where words say it better. */
+  defaultText?: string;
   description: string;
   /** True when the collector can change it on a running agent. */
   live: boolean;
+  /** The environment variable's text. */
   parse(raw: string): Parsed<T>;
+  /** A live value as it arrives in JSON or msgpack: an error, or null when it is valid. */
+  check?(v: unknown): string | null;
+}
+
+/** The default as the README and the agent's warnings show it. */
+export function defaultShown(spec: SettingSpec<unknown>): string {
+  if (spec.defaultText !== undefined) return spec.defaultText;
+  return `\`${typeof spec.default === 'boolean' ? (spec.default ? 1 : 0) : String(spec.default)}\``;
 }
 
 function integer(min: number, max: number) {
@@ -24,11 +34,13 @@ function integer(min: number, max: number) {
   };
 }
 
+/** A number from `min` to `max`, as env text and as a live value. */
 function number(min: number, max: number) {
-  return (raw: string): Parsed<number> => {
-    const n = Number(raw);
-    if (raw.trim() === '' || !Number.isFinite(n) || n < min || n > max) return { error: `must be a number from ${min} to ${max}` };
-    return { value: n };
+  const error = `must be a number from ${min} to ${max}`;
+  const check = (v: unknown): string | null => (typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max ? null : error);
+  return {
+    check,
+    parse: (raw: string): Parsed<number> => (raw.trim() !== '' && check(Number(raw)) === null ? { value: Number(raw) } : { error }),
   };
 }
 
@@ -37,6 +49,11 @@ const text = (raw: string): Parsed<string> => ({ value: raw });
 function onOff(raw: string): Parsed<boolean> {
   return raw === '1' || raw === 'true' ? { value: true } : raw === '0' || raw === 'false' ? { value: false } : { error: 'must be 1 or 0' };
 }
+
+const liveOnOff = {
+  parse: onOff,
+  check: (v: unknown): string | null => (typeof v === 'boolean' ? null : 'must be true or false'),
+};
 
 /** 0 (off), or an integer from `min` to `max`. */
 function zeroOr(min: number, max: number) {
@@ -50,6 +67,7 @@ export type DumpSignal = 'SIGUSR2' | 'SIGHUP';
 export const agentSettings = {
   collector: {
     env: 'NODEFLIGHT_COLLECTOR',
+    default: undefined,
     defaultText: 'unset: record in-process only',
     description: 'Collector base URL (`http://`, `https://`, `ws://`, `wss://`); the agent streams to `<base>/v1/ingest`.',
     live: false,
@@ -67,6 +85,7 @@ export const agentSettings = {
   },
   token: {
     env: 'NODEFLIGHT_TOKEN',
+    default: undefined,
     defaultText: 'none',
     description: 'Bearer token presented to the collector.',
     live: false,
@@ -74,6 +93,7 @@ export const agentSettings = {
   },
   service: {
     env: 'NODEFLIGHT_SERVICE',
+    default: undefined,
     defaultText: '`name` in the nearest package.json, else the entry script\'s base name',
     description: 'Service name the routes are grouped under.',
     live: false,
@@ -84,39 +104,39 @@ export const agentSettings = {
   },
   pathFilter: {
     env: 'NODEFLIGHT_PATH_FILTER',
-    defaultText: '`.*`',
+    default: '.*',
     description: 'Regular expression; a request is recorded only if it matches the whole path (query string excluded), as JFR\'s `Pattern.matches`. Patterns that can backtrack catastrophically are refused.',
     live: true,
     parse(raw: string): Parsed<string> {
       const c = compilePathFilter(raw);
       return c.error ? { error: c.error } : { value: raw };
     },
+    check: (v: unknown): string | null => compilePathFilter(v as string).error ?? null,
   },
   thresholdMs: {
     env: 'NODEFLIGHT_THRESHOLD_MS',
-    defaultText: '`0`',
+    default: 0,
     description: 'Record only requests that took at least this many milliseconds (fractions allowed).',
     live: true,
-    parse: number(0, 3_600_000),
+    ...number(0, 3_600_000),
   },
   sampleRate: {
     env: 'NODEFLIGHT_SAMPLE_RATE',
-    defaultText: '`1`',
+    default: 1,
     description: 'Fraction of requests recorded, from 0 to 1; the others count as filtered.',
     live: true,
-    parse: number(0, 1),
+    ...number(0, 1),
   },
   httpServer: {
     env: 'NODEFLIGHT_HTTP_SERVER',
-    defaultText: '`1`',
+    default: true,
     description: 'Whether HTTP server requests are recorded (`1` or `0`).',
     live: true,
-    parse(raw: string): Parsed<boolean> {
-      return raw === '1' || raw === 'true' ? { value: true } : raw === '0' || raw === 'false' ? { value: false } : { error: 'must be 1 or 0' };
-    },
+    ...liveOnOff,
   },
   routes: {
     env: 'NODEFLIGHT_ROUTES',
+    default: [] as string[],
     defaultText: 'none',
     description: 'Comma-separated route templates (`/users/:id/orders`) used to name routes before any other rule.',
     live: false,
@@ -128,7 +148,7 @@ export const agentSettings = {
   },
   bufferEvents: {
     env: 'NODEFLIGHT_BUFFER_EVENTS',
-    defaultText: '`65536`',
+    default: 65536,
     description: 'Ring buffer capacity in events, rounded up to a power of two. When full, the oldest unsent event is overwritten and counted as dropped.',
     live: false,
     parse(raw: string): Parsed<number> {
@@ -139,20 +159,22 @@ export const agentSettings = {
   },
   flushMs: {
     env: 'NODEFLIGHT_FLUSH_MS',
-    defaultText: '`250`',
+    default: 250,
     description: 'How often, in milliseconds, recorded events are sent as one batch.',
     live: false,
     parse: integer(10, 60_000),
   },
   dump: {
     env: 'NODEFLIGHT_DUMP',
+    default: undefined,
     defaultText: 'unset',
-    description: 'File written with the buffered recording (`.nfr`) when the process exits.',
+    description: 'File written with the buffered recording (`.nfr`) and the requests still in flight when the process exits, an uncaught exception included, or is stopped by `SIGTERM` or `SIGINT` (the process then still ends as it would have: by that signal, or as the app\'s own handler decides).',
     live: false,
     parse: text,
   },
   maxAgeMs: {
     env: 'NODEFLIGHT_MAX_AGE_MS',
+    default: 900_000,
     defaultText: '`900000` (15 minutes)',
     description: 'Age limit of the in-process recording, in milliseconds: dumps (`NODEFLIGHT_DUMP`, the signal, `POST /v1/recordings`) hold only events that ended within it. `0`: no age limit, only the buffer size.',
     live: false,
@@ -160,6 +182,7 @@ export const agentSettings = {
   },
   dumpSignal: {
     env: 'NODEFLIGHT_DUMP_SIGNAL',
+    default: undefined as DumpSignal | undefined,
     defaultText: 'unset: no signal handler',
     description: 'Signal (`SIGUSR2` or `SIGHUP`) on which the agent writes its recording to a new file `nodeflight-<pid>-<time>.nfr`, in the folder of `NODEFLIGHT_DUMP` or else the temporary folder, and names it on stderr. A handler is installed only when this is set, and then that signal no longer ends the process.',
     live: false,
@@ -170,41 +193,42 @@ export const agentSettings = {
   },
   httpClient: {
     env: 'NODEFLIGHT_HTTP_CLIENT',
-    defaultText: '`1`',
+    default: true,
     description: 'Whether outbound HTTP calls (`fetch`, `undici`, `node:http` and `node:https` clients) are recorded (`1` or `0`). Their buffer holds a quarter of `NODEFLIGHT_BUFFER_EVENTS`.',
     live: false,
     parse: onOff,
   },
   runtimePeriodMs: {
     env: 'NODEFLIGHT_RUNTIME_PERIOD_MS',
-    defaultText: '`1000`',
+    default: 1000,
     description: 'Period, in milliseconds, of the runtime sample: event-loop delay (p50, p99, max), event-loop utilisation, heap used and total, RSS and process CPU. `0` turns sampling off.',
     live: false,
     parse: zeroOr(100, 3_600_000),
   },
   gcEvents: {
     env: 'NODEFLIGHT_GC',
-    defaultText: '`1`',
+    default: true,
     description: 'Whether garbage-collection pauses are recorded as events, with their kind and duration (`1` or `0`).',
     live: false,
     parse: onOff,
   },
   stallMs: {
     env: 'NODEFLIGHT_STALL_MS',
-    defaultText: '`50`',
+    default: 50,
     description: 'An event-loop stall at least this long, in milliseconds, is recorded as an event with its start and duration (a 20 ms timer measures its own lateness). `0` turns stall detection off.',
     live: false,
     parse: zeroOr(1, 60_000),
   },
   stallStacks: {
     env: 'NODEFLIGHT_STALL_STACKS',
-    defaultText: '`0`',
+    default: false,
     description: 'Whether a stall longer than `NODEFLIGHT_STALL_MS` is sent with the main thread\'s JavaScript stack, caught while it is blocked (`1` or `0`): a watchdog thread asks the inspector for it. Costs a worker thread (see "In an incident"); nothing is loaded when `0`.',
     live: false,
     parse: onOff,
   },
   disabled: {
     env: 'NODEFLIGHT_DISABLED',
+    default: false,
     defaultText: 'unset',
     description: '`1` turns the agent into a no-op.',
     live: false,
@@ -215,35 +239,27 @@ export const agentSettings = {
 } satisfies Record<string, SettingSpec<unknown>>;
 
 export type AgentSettingKey = keyof typeof agentSettings;
-export type AgentConfig = {
-  [K in AgentSettingKey]: (typeof agentSettings)[K] extends SettingSpec<infer T> ? T | undefined : never;
-};
+type ValueOf<S> = S extends { default: infer D; parse(raw: string): Parsed<infer T> } ? D | T : never;
+/** Every setting's value once read: what the variable said, else the default. */
+export type AgentConfig = { [K in AgentSettingKey]: ValueOf<(typeof agentSettings)[K]> };
 
 export const defaultLiveSettings: LiveSettings = Object.freeze({
-  pathFilter: '.*',
-  thresholdMs: 0,
-  sampleRate: 1,
-  httpServer: true,
+  pathFilter: agentSettings.pathFilter.default,
+  thresholdMs: agentSettings.thresholdMs.default,
+  sampleRate: agentSettings.sampleRate.default,
+  httpServer: agentSettings.httpServer.default,
 });
 
 export const liveSettingKeys = Object.keys(defaultLiveSettings) as Array<keyof LiveSettings>;
 
 /** Checks one value of a live setting as it arrives in JSON or msgpack (not as env text). */
 export function validateLiveValue(key: string, v: unknown): string | null {
-  switch (key) {
-    case 'pathFilter': {
-      if (typeof v !== 'string') return 'pathFilter must be a string';
-      return compilePathFilter(v).error ?? null;
-    }
-    case 'thresholdMs':
-      return typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 3_600_000 ? null : 'thresholdMs must be a number from 0 to 3600000';
-    case 'sampleRate':
-      return typeof v === 'number' && v >= 0 && v <= 1 ? null : 'sampleRate must be a number from 0 to 1';
-    case 'httpServer':
-      return typeof v === 'boolean' ? null : 'httpServer must be true or false';
-    default:
-      return `unknown setting ${JSON.stringify(key)}; known settings are ${liveSettingKeys.join(', ')}`;
+  if (!(liveSettingKeys as string[]).includes(key)) {
+    return `unknown setting ${JSON.stringify(key)}; known settings are ${liveSettingKeys.join(', ')}`;
   }
+  const error = (agentSettings[key as keyof LiveSettings] as SettingSpec<unknown>).check!(v);
+  // A path filter's error already names the setting.
+  return error === null || error.startsWith(`${key} `) ? error : `${key} ${error}`;
 }
 
 /** Every error in a partial or whole settings map; an empty list means it is valid. */

@@ -6,6 +6,7 @@ import type {
   HelloMessage, LiveSettings, SettingsAckMessage,
 } from './messages.js';
 import { EventFlag } from './messages.js';
+import { INFLIGHT_LIMIT } from './inflight.js';
 import { validateLiveSettings } from './settings.js';
 import { validateBatchStreams } from './streams.js';
 
@@ -109,6 +110,25 @@ function validateQueued(c: EventColumns): string | null {
   return null;
 }
 
+/** Checks an in-flight snapshot (protocol/inflight.ts). */
+export function validateInflight(v: unknown): string | null {
+  if (!isObj(v)) return 'inflight must be a map';
+  if (typeof v.time !== 'number' || !(v.time > 0 && v.time < 1e14)) return 'inflight.time must be a wall-clock time in ms';
+  if (!isCount(v.open)) return 'inflight.open must be a non-negative integer';
+  const e = validateColumns(v.events);
+  if (e) return `inflight.${e}`;
+  const c = v.events as EventColumns;
+  if (c.count > INFLIGHT_LIMIT || c.count > v.open) return `inflight.events must hold at most ${INFLIGHT_LIMIT} rows and at most open (${v.open})`;
+  for (let i = 0; i < c.count; i++) {
+    if ((c.flags[i]! & EventFlag.inflight) === 0) return `inflight.events row ${i} is not flagged inflight`;
+  }
+  return null;
+}
+
+function optionalInflight(v: Obj): string | null {
+  return v.inflight === undefined ? null : validateInflight(v.inflight);
+}
+
 /** Checks the AgentIdentity fields of a hello or of a recording's agent record. */
 export function validateIdentity(o: Record<string, unknown>): string | null {
   for (const k of ['agentId', 'service', 'host', 'nodeVersion', 'agentVersion'] as const) {
@@ -140,7 +160,7 @@ export function validateAgentMessage(v: unknown): { message: AgentMessage } | { 
       e = validateHello(v);
       return e ? { error: e } : { message: v as unknown as HelloMessage };
     case 'batch':
-      e = count(v, 'seq') ?? validateCounters(v.counters) ?? validateColumns(v.events) ?? validateBatchStreams(v);
+      e = count(v, 'seq') ?? validateCounters(v.counters) ?? validateColumns(v.events) ?? validateBatchStreams(v) ?? optionalInflight(v);
       if (!e && (v.seq as number) < 1) e = 'seq must start at 1';
       return e ? { error: `batch: ${e}` } : { message: v as unknown as BatchMessage };
     case 'settings-ack':
@@ -149,7 +169,7 @@ export function validateAgentMessage(v: unknown): { message: AgentMessage } | { 
       if (!e && v.error !== null && typeof v.error !== 'string') e = 'error must be a string or nil';
       return e ? { error: `settings-ack: ${e}` } : { message: v as unknown as SettingsAckMessage };
     case 'dump-data':
-      e = str(v, 'requestId', 64) ?? validateCounters(v.counters) ?? validateColumns(v.events);
+      e = str(v, 'requestId', 64) ?? validateCounters(v.counters) ?? validateColumns(v.events) ?? optionalInflight(v);
       if (!e && typeof v.last !== 'boolean') e = 'last must be a boolean';
       return e ? { error: `dump-data: ${e}` } : { message: v as unknown as DumpDataMessage };
     default:

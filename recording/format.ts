@@ -12,6 +12,7 @@
 //   ...        agent    { t: 'agent', agentId, service, host, pid, nodeVersion,
 //                         agentVersion, startTime, counters: Counters }
 //   ...        events   { t: 'events', agentId, events: EventColumns }
+//   ...        inflight { t: 'inflight', agentId, time, open, events: EventColumns }
 //   ...        (agent and events records in any order, as often as needed)
 //
 // - An `agent` record says who recorded and what it had lost by then: its counters
@@ -20,12 +21,16 @@
 //   later counters; the last one counts.
 // - An `events` record holds at most MAX_BLOCK_EVENTS rows, self-contained (its own
 //   string table), for an agent introduced by an earlier `agent` record.
+// - An `inflight` record (added in 0.1, readers before it skip it) lists the requests
+//   that had started and not finished when the dump was made (`time`), oldest first, at
+//   most INFLIGHT_LIMIT of `open`: rows flagged EventFlag.inflight, `duration` the age at
+//   `time`, status 0. They are not events: no latency figure counts them.
 // - A record whose `t` this version does not know is skipped, so that new record types
 //   can be added without a version bump; a change to an existing record bumps `version`.
 // - A file cut anywhere is readable up to the last whole record, which is what a
 //   process killed while dumping leaves behind.
-import type { AgentIdentity, Counters, EventColumns } from '../protocol/messages.js';
-import { validateColumns, validateCounters, validateIdentity } from '../protocol/validate.js';
+import type { AgentIdentity, Counters, EventColumns, InflightSnapshot } from '../protocol/messages.js';
+import { validateColumns, validateCounters, validateIdentity, validateInflight } from '../protocol/validate.js';
 
 function prefixed(prefix: string, e: string | null): string | null {
   return e === null ? null : prefix + e;
@@ -57,6 +62,11 @@ export interface EventsRecord {
   events: EventColumns;
 }
 
+export interface InflightRecord extends InflightSnapshot {
+  t: 'inflight';
+  agentId: string;
+}
+
 type Obj = Record<string, unknown>;
 
 function isObj(v: unknown): v is Obj {
@@ -74,7 +84,7 @@ export function headerError(v: unknown): string | null {
 }
 
 export type RecordCheck =
-  | { record: AgentRecord | EventsRecord }
+  | { record: AgentRecord | EventsRecord | InflightRecord }
   | { error: string }
   /** A record type from a later minor revision of the format. */
   | { skip: true };
@@ -88,8 +98,13 @@ export function checkRecord(v: unknown, agents: ReadonlySet<string>): RecordChec
       e = prefixed('agent.', validateIdentity(v)) ?? validateCounters(v.counters);
       return e ? { error: `not a nodeflight record: ${e}` } : { record: v as unknown as AgentRecord };
     case 'events':
+    case 'inflight':
       if (typeof v.agentId !== 'string' || !agents.has(v.agentId)) {
-        return { error: `not a nodeflight record: events for agent ${JSON.stringify(String(v.agentId)).slice(0, 80)}, which no earlier agent record introduced` };
+        return { error: `not a nodeflight record: ${v.t} for agent ${JSON.stringify(String(v.agentId)).slice(0, 80)}, which no earlier agent record introduced` };
+      }
+      if (v.t === 'inflight') {
+        e = validateInflight(v);
+        return e ? { error: `not a nodeflight record: ${e}` } : { record: v as unknown as InflightRecord };
       }
       e = validateColumns(v.events);
       return e ? { error: `not a nodeflight record: ${e}` } : { record: v as unknown as EventsRecord };

@@ -10,7 +10,9 @@ import { checkRecord, headerError, MAX_RECORD_BYTES, type AgentRecord, type Reco
 export type RecordingEntry =
   | { t: 'header'; offset: number; header: RecordingHeader }
   | { t: 'agent'; offset: number; identity: AgentIdentity; counters: Counters }
-  | { t: 'events'; offset: number; agentId: string; events: EventColumns };
+  | { t: 'events'; offset: number; agentId: string; events: EventColumns }
+  /** Requests open at `time` (format.ts): rows flagged inflight, duration = age at `time`. */
+  | { t: 'inflight'; offset: number; agentId: string; time: number; open: number; events: EventColumns };
 
 /** Where and why a recording stops being readable. */
 export class RecordingDamage extends Error {
@@ -54,6 +56,7 @@ class RecordChecker {
     if ('skip' in check) return null;
     const r = check.record;
     if (r.t === 'events') return { t: 'events', offset, agentId: r.agentId, events: r.events };
+    if (r.t === 'inflight') return { t: 'inflight', offset, agentId: r.agentId, time: r.time, open: r.open, events: r.events };
     this.agents.add(r.agentId);
     return { t: 'agent', offset, identity: identityOf(r), counters: r.counters };
   }

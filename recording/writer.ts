@@ -7,10 +7,10 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Packr } from 'msgpackr';
 import { createEncoder } from '../protocol/codec.js';
-import type { AgentIdentity, Counters, EventColumns } from '../protocol/messages.js';
+import type { AgentIdentity, Counters, EventColumns, InflightSnapshot } from '../protocol/messages.js';
 import {
   checkRecord, headerError, RECORDING_FORMAT, RECORDING_VERSION, MAX_RECORD_BYTES,
-  type AgentRecord, type EventsRecord, type RecordingHeader, type RecordingSource,
+  type AgentRecord, type EventsRecord, type InflightRecord, type RecordingHeader, type RecordingSource,
 } from './format.js';
 
 export interface AgentRecording {
@@ -18,6 +18,8 @@ export interface AgentRecording {
   counters: Counters;
   /** Blocks of at most MAX_BLOCK_EVENTS rows each, as the agent flushes them. */
   blocks: EventColumns[];
+  /** The requests open when the recording was made, if known. */
+  inflight?: InflightSnapshot;
 }
 
 export interface RecordingContents {
@@ -45,7 +47,11 @@ function eventsRecord(agentId: string, events: EventColumns): EventsRecord {
 }
 
 /** Encodes one record after the same checks the reader applies. */
-function encode(encoder: Packr, record: AgentRecord | EventsRecord, agents: Set<string>): Buffer {
+function inflightRecord(agentId: string, s: InflightSnapshot): InflightRecord {
+  return { t: 'inflight', agentId, time: s.time, open: s.open, events: s.events };
+}
+
+function encode(encoder: Packr, record: AgentRecord | EventsRecord | InflightRecord, agents: Set<string>): Buffer {
   const check = checkRecord(record, agents);
   if ('error' in check) throw new Error(`cannot write recording: ${check.error}`);
   const bytes = encoder.pack(record);
@@ -65,9 +71,10 @@ export function writeRecordingSync(path: string, recording: RecordingContents): 
   const fd = openSync(path, 'w');
   try {
     writeAllSync(fd, encoder.pack(header(recording.source, recording.createdAt ?? Date.now())));
-    for (const { identity, counters, blocks } of recording.agents) {
+    for (const { identity, counters, blocks, inflight } of recording.agents) {
       writeAllSync(fd, encode(encoder, agentRecord(identity, counters), agents));
       for (const block of blocks) writeAllSync(fd, encode(encoder, eventsRecord(identity.agentId, block), agents));
+      if (inflight !== undefined) writeAllSync(fd, encode(encoder, inflightRecord(identity.agentId, inflight), agents));
     }
   } finally {
     closeSync(fd);
@@ -109,6 +116,11 @@ export class RecordingWriter {
     const bytes = encode(this.encoder, eventsRecord(agentId, events), this.agents);
     this.eventCount += events.count;
     return this.append(bytes);
+  }
+
+  /** The requests an agent had open when it answered, after its agent record. */
+  async writeInflight(agentId: string, snapshot: InflightSnapshot): Promise<void> {
+    return this.append(encode(this.encoder, inflightRecord(agentId, snapshot), this.agents));
   }
 
   close(): Promise<void> {

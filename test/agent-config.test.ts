@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { readConfig } from '../agent/config.js';
-import { agentSettings } from '../protocol/settings.js';
+import { agentSettings, liveSettingKeys, validateLiveValue, type SettingSpec } from '../protocol/settings.js';
 import { cleanEnv, repoRoot } from './helpers/service-process.js';
 
 test('every setting of the declared table is read from its variable', () => {
@@ -12,13 +12,14 @@ test('every setting of the declared table is read from its variable', () => {
     NODEFLIGHT_BUFFER_EVENTS: '1000', NODEFLIGHT_FLUSH_MS: '100', NODEFLIGHT_DUMP: '/tmp/x.nfr', NODEFLIGHT_DISABLED: '0',
     NODEFLIGHT_MAX_AGE_MS: '60000', NODEFLIGHT_DUMP_SIGNAL: 'SIGUSR2',
     NODEFLIGHT_HTTP_CLIENT: '0', NODEFLIGHT_RUNTIME_PERIOD_MS: '0', NODEFLIGHT_GC: '0', NODEFLIGHT_STALL_MS: '100',
+    NODEFLIGHT_STALL_STACKS: '1',
   });
   assert.deepEqual(c, {
     collector: 'ws://127.0.0.1:9', token: 't', service: 'svc', routes: ['/a/:id', '/b/*'], bufferEvents: 1024, flushMs: 100,
     dump: '/tmp/x.nfr', maxAgeMs: 60000, dumpSignal: 'SIGUSR2', disabled: false, live: { pathFilter: '/api/.*', thresholdMs: 2.5, sampleRate: 0.5, httpServer: false },
-    httpClient: false, runtimePeriodMs: 0, gcEvents: false, stallMs: 100,
+    httpClient: false, runtimePeriodMs: 0, gcEvents: false, stallMs: 100, stallStacks: true,
   });
-  assert.equal(Object.keys(agentSettings).length, 18, 'a new setting needs a line in this test and in the README');
+  assert.equal(Object.keys(agentSettings).length, 19, 'a new setting needs a line in this test and in the README');
 });
 
 test('a bad value is one [nodeflight] line on stderr and the default is used; the app still runs', () => {
@@ -34,4 +35,26 @@ test('a bad value is one [nodeflight] line on stderr and the default is used; th
   for (const l of lines) assert.match(l, /^\[nodeflight\] NODEFLIGHT_\w+ .*using the default/);
   assert.ok(!r.stderr.includes('    at '), 'no stack trace');
   assert.ok(!r.stderr.includes('secret-token'));
+});
+
+test('an empty environment gives every default of the declared table', () => {
+  assert.deepEqual(readConfig({}), {
+    collector: undefined, token: undefined, service: undefined, routes: [], bufferEvents: 65536, flushMs: 250,
+    dump: undefined, maxAgeMs: 900000, dumpSignal: undefined, disabled: false,
+    live: { pathFilter: '.*', thresholdMs: 0, sampleRate: 1, httpServer: true },
+    httpClient: true, runtimePeriodMs: 1000, gcEvents: true, stallMs: 50, stallStacks: false,
+  });
+});
+
+test('a live setting accepts the same values from the collector as from its variable', () => {
+  for (const key of liveSettingKeys) {
+    const spec: SettingSpec<unknown> = agentSettings[key];
+    for (const v of [-1, 0, 0.5, 1, 2, 3_600_000, 3_600_001, Number.NaN, true, false, '.*', '/api/(', '(a+)+']) {
+      // As text, true and false are the variable's words for 1 and 0; JSON keeps the type.
+      const text = typeof v === 'boolean' ? (v ? '1' : '0') : String(v);
+      const fromEnv = 'value' in spec.parse(text) && typeof (spec.parse(text) as { value: unknown }).value === typeof v;
+      assert.equal(validateLiveValue(key, v) === null, fromEnv, `${key} = ${JSON.stringify(v)}: ${validateLiveValue(key, v)}`);
+    }
+  }
+  assert.match(validateLiveValue('colour', 1)!, /^unknown setting "colour"; known settings are pathFilter, /);
 });

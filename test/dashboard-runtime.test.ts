@@ -2,32 +2,26 @@
 // loop and allocates shows its samples in the panel's charts, the latest figures, and
 // its pauses (which the latency chart marks), with no console error.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { chromiumSkip, openPage } from './helpers/chromium.js';
 import { startCollectorProcess, type CollectorProcess } from './helpers/collector-process.js';
 import { hit } from './helpers/http.js';
 import { startService, type Service } from './helpers/service-process.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing: install Debian's chromium package (.ci/run does) to run the dashboard test`;
-
-describe('dashboard runtime panel in headless Chromium', { skip, timeout: 60_000 }, () => {
+describe('dashboard runtime panel in headless Chromium', { skip: chromiumSkip, timeout: 60_000 }, () => {
   let collector: CollectorProcess;
   let service: Service;
   let browser: Browser;
   let page: Page;
-  const errors: string[] = [];
+  let errors: string[] = [];
 
   before(async () => {
     collector = await startCollectorProcess();
     service = await startService('streams-app.mjs', {
       env: { NODEFLIGHT_COLLECTOR: collector.url, NODEFLIGHT_FLUSH_MS: '100', NODEFLIGHT_RUNTIME_PERIOD_MS: '250', NODEFLIGHT_SERVICE: 'runtime-shop' },
     });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
-    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-    page.on('pageerror', (e) => errors.push(`uncaught: ${e.message}`));
+    ({ browser, page, errors } = await openPage());
   });
 
   after(async () => {

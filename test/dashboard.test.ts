@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { request } from 'undici';
 import { drained, waitForAgent } from './helpers/agents.js';
 import { startCollectorProcess, type CollectorProcess } from './helpers/collector-process.js';
 import { getJson, hit, sendJson } from './helpers/http.js';
@@ -245,6 +246,9 @@ describe('dashboard in headless Chromium', { skip, timeout: 60_000 }, () => {
 
   test('no console errors but the two refusals the page was made to meet; nothing secret or external requested', async () => {
     mkdirSync(outDir, { recursive: true });
+    // The screenshot shows a request in flight (the service's stop ends it).
+    request(`${service.url}/sleep/60000`).then((r) => r.body.dump(), () => undefined);
+    await page.waitForSelector('#inflight-table tbody tr', { timeout: 20_000 });
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: `${outDir}dashboard.png`, fullPage: true });
     // Chromium logs a failed fetch as a console error: the bad regular expression's 400

@@ -14,6 +14,7 @@ import { examplesDir, missingTools, promtool } from './helpers/prometheus.js';
 import { exposedNames, metricNames } from './helpers/promql.js';
 
 const noPromtool = missingTools('promtool');
+// biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable, not a template
 const DATASOURCE = { type: 'prometheus', uid: '${datasource}' };
 
 test('promtool check config: the scrape config and the rule files it names', { skip: noPromtool ?? false }, () => {

@@ -41,7 +41,7 @@ function jsonEvent(r: Row, agentId: string, service: string): object {
   return {
     start: new Date(r.start).toISOString(), startMs: r.start, durationMs: r.duration, agentId, service, method: r.method,
     path: r.path, route: r.route, status: r.status, size: r.size < 0 ? null : r.size,
-    aborted: (r.flags & EventFlag.aborted) !== 0, truncatedPath: (r.flags & EventFlag.truncatedPath) !== 0,
+    aborted: (r.flags & EventFlag.aborted) !== 0, truncatedPath: (r.flags & EventFlag.truncatedPath) !== 0, inflight: false,
   };
 }
 

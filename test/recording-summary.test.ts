@@ -12,7 +12,7 @@ const rnd = random(42);
 
 // Two routes with different shapes: log-uniform from 0.05 ms to 2 s, and a narrow band.
 const wide: Row[] = Array.from({ length: 12_000 }, (_, i) => ({
-  start: 1_700_000_000_000 + i, duration: 0.05 * Math.pow(40_000, rnd()), method: 'GET', path: `/orders/${i}`, route: '/orders/:id',
+  start: 1_700_000_000_000 + i, duration: 0.05 * 40_000 ** rnd(), method: 'GET', path: `/orders/${i}`, route: '/orders/:id',
   status: i % 50 === 0 ? 503 : 200, size: 10, flags: i % 400 === 0 ? EventFlag.aborted : 0,
 }));
 const narrow: Row[] = Array.from({ length: 3_000 }, (_, i) => ({

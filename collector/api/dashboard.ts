@@ -84,7 +84,7 @@ export function serveDashboard(req: IncomingMessage, res: ServerResponse): boole
   // get a 304 without a body while the file is unchanged.
   const headers = { ...a.headers, etag: a.etag, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' };
   const known = req.headers['if-none-match'];
-  if (known !== undefined && known.split(/\s*,\s*/).includes(a.etag)) {
+  if (known?.split(/\s*,\s*/).includes(a.etag)) {
     res.writeHead(304, headers);
     res.end();
     return true;

@@ -20,6 +20,9 @@ import { routeDetailJson, routeJson } from './route-view.js';
 import { Router, stripVersion, type Params } from '../http/router.js';
 import { addSeriesRoutes } from './series-api.js';
 import type { SeriesStore } from '../stats/series-store.js';
+import type { GoneAgents } from '../ingest/gone-agents.js';
+import { addInflightRoutes } from './inflight-api.js';
+import type { InflightStore } from '../stats/inflight-store.js';
 
 const EVENTS_LIMIT = { default: 100, max: 1000 };
 /** Methods that change nothing; any other needs the token when the collector has one. */
@@ -36,11 +39,14 @@ export interface ApiDeps {
   control: ControlApi;
   /** Outbound calls, runtime samples and pauses (series-api.ts). */
   series?: SeriesStore;
+  /** Requests open now (inflight-api.ts) and how gone agents ended. */
+  inflight?: InflightStore;
+  gone?: GoneAgents;
 }
 
 type Handler = (params: Params, query: URLSearchParams) => Reply;
 
-function agentJson(a: AgentState) {
+function agentJson(a: AgentState, gone: GoneAgents | undefined) {
   return {
     id: a.id,
     service: a.service,
@@ -60,6 +66,8 @@ function agentJson(a: AgentState) {
     cost: a.cost.json(),
     /** Like JFR's jdk.DataLoss: what the agent recorded and could not deliver, by stream. */
     dataLoss: { events: a.counters.dropped, ...a.streamsDropped, hookErrors: a.counters.hookErrors },
+    /** When and how its connection ended (gone-agents.ts); null while connected. */
+    ended: a.link === null ? gone?.get(a.id) ?? null : null,
   };
 }
 
@@ -82,8 +90,9 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
     })
     .get('/agents', (_p, q) => {
       readQuery(q, []);
+      deps.gone?.expire(clock());
       const list = agents.list().sort((a, b) => (a.service === b.service ? (a.id < b.id ? -1 : 1) : a.service < b.service ? -1 : 1));
-      return json({ agents: list.map(agentJson) });
+      return json({ agents: list.map((a) => agentJson(a, deps.gone)) });
     })
     .get('/routes', (_p, q) => {
       const { service, window } = readQuery(q, ['service', 'window']);
@@ -112,13 +121,16 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
     })
     .get('/metrics', (_p, q) => {
       readQuery(q, []);
-      const body = renderMetrics({ agg, agents, rejectedFrames: deps.ingest.rejectedFrames, now: clock(), series: deps.series });
+      const body = renderMetrics({ agg, agents, rejectedFrames: deps.ingest.rejectedFrames, now: clock(), series: deps.series, inflight: deps.inflight });
       return { status: 200, type: METRICS_CONTENT_TYPE, body };
     })
     .get('/ingest', () => {
       throw new HttpError(426, 'this is the agents\' WebSocket endpoint; connect with a WebSocket upgrade', { upgrade: 'websocket' });
     });
-  if (deps.series !== undefined) addSeriesRoutes(router, { agg, agents, series: deps.series, clock });
+  if (deps.series !== undefined) addSeriesRoutes(router, { agg, agents, series: deps.series, clock, gone: deps.gone });
+  if (deps.inflight !== undefined && deps.gone !== undefined) {
+    addInflightRoutes(router, { agg, agents, inflight: deps.inflight, gone: deps.gone, clock });
+  }
 
   // The dashboard's feed: the bodies of these three reads, as they would answer now.
   const read = (path: string): string => router.match('GET', path)!.handler({}, new URLSearchParams()).body;

@@ -8,11 +8,12 @@
 // cardinality is bounded by the collector's caps: at most `maxRoutes` (2,000) routes,
 // past which a service's new routes are counted under route="other", method="*". A
 // route is 27 series (5 status classes, 14 buckets, sum and count; 4 quantiles, sum
-// and count). The agent gauges are 2 series per service, and the registry holds at
+// and count). The agent and in-flight gauges are 2 series per service each, and the registry holds at
 // most `maxAgents` (1,000) agents.
 import type { AgentRegistry } from '../ingest/agents.js';
 import type { Aggregator } from '../stats/aggregator.js';
 import type { Histogram } from '../stats/histogram.js';
+import type { InflightStore } from '../stats/inflight-store.js';
 import { statusCounts } from './route-view.js';
 import { BUCKETS, COUNT, QUEUED, QUEUED_MS, type RouteStats } from '../stats/route-stats.js';
 import { renderSeriesMetrics } from './series-metrics.js';
@@ -80,11 +81,42 @@ function agentCostFamilies(agents: AgentRegistry): string[] {
   ];
 }
 
+/**
+ * Requests open now and the age of the oldest, per service of the connected agents, zeros
+ * included, so that an alert can fire on a request stuck for minutes. An agent's snapshot
+ * is a flush or two old; ages are counted to now. Bounded as agentSamples.
+ */
+function inflightSamples(
+  agents: AgentRegistry, inflight: InflightStore, now: number,
+): { open: string[]; oldest: string[] } {
+  const byService = new Map<string, [open: number, oldestMs: number]>();
+  for (const a of agents.list()) {
+    if (a.link === null) continue;
+    let n = byService.get(a.service);
+    if (n === undefined) byService.set(a.service, (n = [0, 0]));
+    const s = inflight.get(a.id);
+    if (s === undefined) continue;
+    n[0] += s.open;
+    const first = s.requests[0];
+    if (first !== undefined) n[1] = Math.max(n[1], first.ageMs, now - first.start);
+  }
+  const open: string[] = [];
+  const oldest: string[] = [];
+  for (const [service, [n, ms]] of [...byService].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    const s = escapeLabel(service);
+    open.push(`nodeflight_http_server_requests_in_flight{service="${s}"} ${n}\n`);
+    oldest.push(`nodeflight_http_server_oldest_request_in_flight_seconds{service="${s}"} ${ms / 1000}\n`);
+  }
+  return { open, oldest };
+}
+
 export interface MetricsSource {
   agg: Aggregator;
   agents: AgentRegistry;
   rejectedFrames: number;
   now: number;
+  /** Requests open now (inflight-store.ts). */
+  inflight?: InflightStore;
   /** Outbound calls, runtime and pauses (series-metrics.ts). */
   series?: SeriesStore;
 }
@@ -160,7 +192,7 @@ function routeLines(r: RouteStats, now: number, h: Histogram, counts: Float64Arr
   return { count, requests, durations, latencies, queued, queuedSeconds, withWait };
 }
 
-export function renderMetrics({ agg, agents, rejectedFrames, now, series }: MetricsSource): string {
+export function renderMetrics({ agg, agents, rejectedFrames, now, series, inflight }: MetricsSource): string {
   const requests: string[] = [];
   const durations: string[] = [];
   const latencies: string[] = [];
@@ -195,5 +227,13 @@ export function renderMetrics({ agg, agents, rejectedFrames, now, series }: Metr
     family('nodeflight_collector_routes', 'gauge', 'Routes the collector keeps statistics for.', [`nodeflight_collector_routes ${agg.routeCount}\n`]),
     family('nodeflight_collector_route_overflow_events_total', 'counter', 'Events counted under a service\'s "other" route because the route cap was reached.', [`nodeflight_collector_route_overflow_events_total ${agg.overflowedEvents()}\n`]),
     ...agentCostFamilies(agents),
-  ].join('') + (series === undefined ? '' : renderSeriesMetrics(series, agents, now));
+  ].join('') + (inflight === undefined ? '' : inflightFamilies(agents, inflight, now))
+    + (series === undefined ? '' : renderSeriesMetrics(series, agents, now));
+}
+
+function inflightFamilies(agents: AgentRegistry, inflight: InflightStore, now: number): string {
+  const { open, oldest } = inflightSamples(agents, inflight, now);
+  const openHelp = 'HTTP requests started and not finished, as the connected agents last reported.';
+  return family('nodeflight_http_server_requests_in_flight', 'gauge', openHelp, open)
+    + family('nodeflight_http_server_oldest_request_in_flight_seconds', 'gauge', 'Age of the oldest HTTP request in flight (0: none).', oldest);
 }

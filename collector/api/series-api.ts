@@ -14,6 +14,7 @@ import { HttpError, json, type Reply } from '../http/respond.js';
 import { MAX_WINDOW_MS, type RouteStats } from '../stats/route-stats.js';
 import { routeDetailJson, routeJson } from './route-view.js';
 import type { Router, Params } from '../http/router.js';
+import type { GoneAgents } from '../ingest/gone-agents.js';
 import type { SeriesStore } from '../stats/series-store.js';
 import type { Timeline } from '../stats/timeline.js';
 
@@ -24,6 +25,8 @@ export interface SeriesApiDeps {
   agents: AgentRegistry;
   series: SeriesStore;
   clock: () => number;
+  /** How gone agents ended: their runtime window ends then. */
+  gone?: GoneAgents;
 }
 
 /** The longest time line a query may span: what an agent's time line can hold. */
@@ -69,11 +72,15 @@ export function addSeriesRoutes(router: Router<Handler>, deps: SeriesApiDeps): v
     .get('/agents/:id/runtime', (p, q) => {
       const { window } = readQuery(q, ['window']);
       const windowMs = parseWindow(window, MAX_SPAN_MS) ?? MAX_SPAN_MS;
+      deps.gone?.expire(clock());
       const { t, agent } = agentOf(p.id!);
-      const since = clock() - windowMs;
+      // A gone agent's window is its last minutes: it ends with its last sample (its own clock).
+      const ended = agent.connected ? null : deps.gone?.get(agent.agentId) ?? null;
+      const since = (ended === null ? clock() : t?.lastSample()?.time ?? ended.at) - windowMs;
       const counts = (k: 'outbound' | 'runtime' | 'pauses') => ({ ...(t?.reported?.[k] ?? { recorded: 0, dropped: 0 }), received: t?.received[k] ?? 0 });
       return json({
         ...agent,
+        ended,
         latest: t?.lastSample() ?? null,
         samples: t?.samplesBetween(since, Infinity) ?? [],
         pauses: t?.pausesBetween(since, Infinity) ?? [],

@@ -127,7 +127,7 @@ export class Recordings {
     // A late answer (after a failure or a timeout) or one nobody asked for: ignored.
     if (op === undefined || op.status !== 'IN_PROGRESS' || p === undefined || p.link !== link) return;
     this.arm(op);
-    const { events, counters } = m;
+    const { events, counters, inflight } = m;
     op.chain = op.chain.then(async () => {
       if (op.status !== 'IN_PROGRESS') return;
       const w = await op.writer!;
@@ -136,6 +136,7 @@ export class Recordings {
         await w.writeAgent(p.identity, counters);
       }
       if (events.count > 0) await w.writeEvents(p.identity.agentId, events);
+      if (inflight !== undefined) await w.writeInflight(p.identity.agentId, inflight);
     }).catch((err: Error) => this.fail(op, `could not write the recording: ${err.message}`));
     if (m.last) {
       op.pending.delete(agent.id);

@@ -33,9 +33,9 @@ let asking = null;
  */
 export function askToken(reason) {
   asking ??= new Promise((resolve) => {
-    const dialog = document.getElementById('token-dialog');
+    const dialog = /** @type {HTMLDialogElement} */ (document.getElementById('token-dialog'));
     const form = document.getElementById('token-form');
-    const input = document.getElementById('token-input');
+    const input = /** @type {HTMLInputElement} */ (document.getElementById('token-input'));
     document.getElementById('token-reason').textContent = reason;
     input.value = getToken();
     const done = (value) => {

@@ -5,6 +5,7 @@ import { renderAgents } from './agents.js';
 import { askToken, get, getToken } from './api.js';
 import { LatencyChart, PercentileChart } from './charts.js';
 import * as fmt from './format.js';
+import { InflightPanel } from './inflight.js';
 import { connectLive } from './live.js';
 import { RecordingsPanel } from './recordings.js';
 import { RoutesTable } from './routes.js';
@@ -27,7 +28,9 @@ const settings = new SettingsPanel($('settings'));
 const recordings = new RecordingsPanel($('recordings'));
 const runtime = new RuntimePanel({
   select: $('runtime-agent'), loop: $('runtime-loop-chart'), memory: $('runtime-memory-chart'), summary: $('runtime-summary'), empty: $('runtime-empty'),
+  gone: $('runtime-gone'),
 }, marks);
+const inflight = new InflightPanel({ table: $('inflight-table'), empty: $('inflight-empty'), summary: $('inflight-summary') });
 
 function renderOverview(o) {
   const items = [
@@ -45,7 +48,7 @@ function renderOverview(o) {
 }
 
 function renderServices(routes) {
-  const select = $('service-filter');
+  const select = /** @type {HTMLSelectElement} */ ($('service-filter'));
   const services = [...new Set(routes.map((r) => r.service))].sort();
   const have = [...select.options].slice(1).map((o) => o.value);
   if (have.join('\n') === services.join('\n')) return;
@@ -80,6 +83,7 @@ function onSnapshot(snapshot) {
   recordings.update(snapshot.agents.agents);
   refreshDetail();
   refreshSlowest();
+  refreshInflight();
   chooseRuntimeAgent();
   refreshRuntime();
 }
@@ -102,7 +106,7 @@ function selectRoute(id) {
     chooseRuntimeAgent();
     refreshRuntime();
     refreshDetail();
-    if ($('slowest-route-only').checked) refreshSlowest();
+    if (/** @type {HTMLInputElement} */ ($('slowest-route-only')).checked) refreshSlowest();
   }
 }
 
@@ -143,6 +147,8 @@ const refreshDetail = single(async () => {
 const refreshRuntime = single(() => runtime.refresh());
 runtime.onChange = refreshRuntime;
 
+const refreshInflight = single(() => inflight.refresh(state.service, state.snapshot?.agents.agents ?? []));
+
 const refreshSlowest = single(async () => {
   await slowest.refresh({ service: state.service, routeId: state.selected }, state.snapshot?.agents.agents ?? []);
 });
@@ -159,9 +165,10 @@ function showToken() {
 }
 
 $('service-filter').addEventListener('change', (event) => {
-  state.service = event.target.value;
+  state.service = /** @type {HTMLSelectElement} */ (event.target).value;
   renderRoutes();
   refreshSlowest();
+  refreshInflight();
 });
 $('slowest-min').addEventListener('change', () => refreshSlowest());
 $('slowest-route-only').addEventListener('change', () => refreshSlowest());

@@ -23,6 +23,7 @@ export function routeValues(r) {
   };
 }
 
+/** @type {Array<[string, (v: any) => string]>} */
 const COLUMNS = [
   ['service', (v) => v],
   ['method', (v) => v],
@@ -131,7 +132,7 @@ export class RoutesTable {
       // Moving a focused row would blur it: give focus back after the move.
       const focused = this.tbody.contains(document.activeElement) ? document.activeElement : null;
       for (const id of wanted) this.tbody.append(this.rows.get(id).tr);
-      focused?.focus({ preventScroll: true });
+      /** @type {HTMLElement | null} */ (focused)?.focus({ preventScroll: true });
     }
     this.empty.hidden = items.length > 0;
     this.table.hidden = items.length === 0;

@@ -1,7 +1,9 @@
 // The runtime panel: one agent's last five minutes (GET /v1/agents/:id/runtime?window=5m)
 // as two charts, the event loop (delay p99 and max, ms; utilisation, %) and memory (heap
 // used and total, RSS, MB), and a line with the latest figures. The agent is one of the
-// selected route's service (a select when it has several).
+// selected route's service (a select when it has several). Agents that are gone stay
+// selectable while the collector keeps them: their last five minutes, how and when they
+// ended, and the requests they had open.
 //
 // It also hands its pauses to the latency chart, which marks them (pauseMarks): garbage
 // collections as ticks along the bottom, event-loop stalls as lines across, so a p99
@@ -10,6 +12,7 @@ import { get } from './api.js';
 import { agentLabel } from './agents.js';
 import { Chart } from './charts.js';
 import * as fmt from './format.js';
+import { openRequestsLine } from './inflight.js';
 
 const COLORS = { p99: '#d9822b', max: '#c62828', elu: '#1f4e79', heap: '#2f7d32', heapTotal: '#8fbf91', rss: '#6a4c93', gc: 'rgba(217, 130, 43, 0.8)', stall: 'rgba(198, 40, 40, 0.4)' };
 const mb = (bytes) => bytes / 1048576;
@@ -87,27 +90,35 @@ export function pauseMarks() {
 }
 
 export class RuntimePanel {
-  constructor({ select, loop, memory, summary, empty }, marks) {
+  constructor({ select, loop, memory, summary, empty, gone }, marks) {
     this.select = select;
+    this.gone = gone;
     this.summary = summary;
     this.empty = empty;
     this.loop = new LoopChart(loop);
     this.memory = new MemoryChart(memory);
     this.marks = marks;
     this.agentId = null;
+    /** @type {(() => void) | null} Set by the page: the chosen agent changed. */
+    this.onChange = null;
     select.addEventListener('change', () => {
       this.agentId = select.value || null;
       this.onChange?.();
     });
   }
 
-  /** Keeps the agent choice among the connected agents of `service` (all, when none is given). */
+  /** Keeps the agent choice among the agents of `service` (all, when none is given): connected ones first, then gone ones. */
   choose(service, agents) {
-    const candidates = agents.filter((a) => a.connected && (!service || a.service === service));
+    const mine = agents.filter((a) => (a.connected || a.ended) && (!service || a.service === service));
+    const candidates = [...mine.filter((a) => a.connected), ...mine.filter((a) => !a.connected).sort((a, b) => b.ended.at - a.ended.at)];
     const ids = candidates.map((a) => a.id);
-    if (this.select.dataset.ids !== ids.join(',')) {
-      this.select.replaceChildren(...candidates.map((a) => fmt.el('option', { value: a.id }, `${a.service} · ${agentLabel(a)}`)));
-      this.select.dataset.ids = ids.join(',');
+    this.agents = new Map(candidates.map((a) => [a.id, a]));
+    // The same agents in the same order still need new options when one of them has gone.
+    const key = candidates.map((a) => `${a.id}${a.connected ? '' : `:${a.ended.reason}`}`).join(',');
+    if (this.select.dataset.key !== key) {
+      this.select.replaceChildren(...candidates.map((a) => fmt.el('option', { value: a.id, 'data-gone': a.connected ? undefined : a.ended.reason },
+        `${a.service} · ${agentLabel(a)}${a.connected ? '' : ` · gone (${a.ended.reason}, ${fmt.clock(a.ended.at).slice(0, 8)})`}`)));
+      this.select.dataset.key = key;
     }
     if (!ids.includes(this.agentId)) this.agentId = ids[0] ?? null;
     this.select.value = this.agentId ?? '';
@@ -120,11 +131,23 @@ export class RuntimePanel {
       this.show(null);
       return;
     }
-    const rt = await get(`/v1/agents/${encodeURIComponent(id)}/runtime?window=5m`);
-    if (id === this.agentId) this.show(rt);
+    const path = `/v1/agents/${encodeURIComponent(id)}`;
+    const gone = this.agents?.get(id)?.connected === false;
+    const [rt, inflight] = await Promise.all([get(`${path}/runtime?window=5m`), gone ? get(`${path}/inflight`) : null]);
+    if (id === this.agentId) this.show(rt, inflight);
   }
 
-  show(rt) {
+  /** For a gone agent: when and how it ended, and what it had open. */
+  showEnd(rt, inflight) {
+    const end = rt?.ended;
+    this.gone.hidden = !end;
+    if (!end) return;
+    this.gone.textContent = `Disconnected at ${fmt.clock(end.at)}: ${end.reason}${end.message ? ` (${end.message})` : ''}; ${openRequestsLine(inflight)}. Its last 5 minutes before that:`;
+    this.gone.dataset.reason = end.reason;
+  }
+
+  show(rt, inflight) {
+    this.showEnd(rt, inflight);
     const samples = rt?.samples ?? [];
     this.empty.hidden = samples.length > 0;
     const x = samples.map((s) => s.time / 1000);
@@ -140,7 +163,7 @@ export class RuntimePanel {
     const gc = pauses.filter((p) => p.kind.startsWith('gc'));
     const stalls = pauses.filter((p) => p.kind === 'stall');
     const cpu = ((s.cpuUserUs + s.cpuSystemUs) / 1000 / s.intervalMs) * 100;
-    this.summary.textContent = `now: heap ${mb(s.heapUsedBytes).toFixed(1)} of ${mb(s.heapTotalBytes).toFixed(1)} MB, RSS ${mb(s.rssBytes).toFixed(1)} MB, CPU ${cpu.toFixed(1)}%, loop delay p99 ${fmt.ms(s.loopDelayMs.p99)} ms · last 5 min: ${gc.length} GC pauses (${fmt.ms(gc.reduce((n, p) => n + p.durationMs, 0))} ms), ${stalls.length} stalls`;
+    this.summary.textContent = `${rt.ended ? 'at its end' : 'now'}: heap ${mb(s.heapUsedBytes).toFixed(1)} of ${mb(s.heapTotalBytes).toFixed(1)} MB, RSS ${mb(s.rssBytes).toFixed(1)} MB, CPU ${cpu.toFixed(1)}%, loop delay p99 ${fmt.ms(s.loopDelayMs.p99)} ms · last 5 min: ${gc.length} GC pauses (${fmt.ms(gc.reduce((n, p) => n + p.durationMs, 0))} ms), ${stalls.length} stalls`;
     this.summary.dataset.samples = String(samples.length);
   }
 }

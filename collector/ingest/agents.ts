@@ -50,6 +50,8 @@ export class AgentRegistry {
   received = 0;
   private droppedByEvicted = 0;
   private readonly byId = new Map<string, AgentState>();
+  /** Told of each agent evicted or forgotten, so that what is kept beside the registry goes with it. */
+  onForget: (id: string) => void = () => undefined;
 
   constructor(private readonly maxAgents: number) {}
 
@@ -96,9 +98,17 @@ export class AgentRegistry {
       if (a.link === null && (oldest === undefined || a.lastSeenAt < oldest.lastSeenAt)) oldest = a;
     }
     if (oldest === undefined) return false;
-    this.droppedByEvicted += oldest.counters.dropped;
-    this.byId.delete(oldest.id);
+    this.forget(oldest.id);
     return true;
+  }
+
+  /** Forgets a disconnected agent (its totals stay counted); a connected one stays. */
+  forget(id: string): void {
+    const a = this.byId.get(id);
+    if (a === undefined || a.link !== null) return;
+    this.droppedByEvicted += a.counters.dropped;
+    this.byId.delete(id);
+    this.onForget(id);
   }
 
   list(): AgentState[] {

@@ -18,6 +18,8 @@ import { MAX_AGENT_FRAME_BYTES, validateAgentMessage } from '../../protocol/vali
 import { copyCounters, type AgentRegistry, type AgentState } from './agents.js';
 import type { Aggregator } from '../stats/aggregator.js';
 import { authMessage, type TokenCheck } from '../http/auth.js';
+import type { AgentEnd, GoneAgents } from './gone-agents.js';
+import type { InflightStore } from '../stats/inflight-store.js';
 import type { SeriesStore } from '../stats/series-store.js';
 import { rawErrorResponse } from '../http/respond.js';
 import { stripVersion } from '../http/router.js';
@@ -26,6 +28,8 @@ import { stripVersion } from '../http/router.js';
 const HELLO_TIMEOUT_MS = 10_000;
 /** Pings find agents whose connection died without a close (a half-open TCP link). */
 const HEARTBEAT_MS = 30_000;
+/** The close code ws reports when the connection ended without a close frame. */
+const NO_CLOSE_FRAME = 1006;
 /** Close reasons are limited to 123 bytes. */
 const MAX_REASON_BYTES = 120;
 const CLOSE_GRACE_MS = 2_000;
@@ -49,6 +53,12 @@ export interface IngestDeps {
   control: IngestControl;
   /** Outbound calls, runtime samples and pauses that batches carry. */
   series?: SeriesStore;
+  /** The requests open now that batches carry. */
+  inflight?: InflightStore;
+  /** Told when and how each agent's connection ended. */
+  gone?: GoneAgents;
+  /** Ping period; default HEARTBEAT_MS. */
+  heartbeatMs?: number;
 }
 
 export interface Ingest {
@@ -75,6 +85,7 @@ export function attachIngest(server: Server, deps: IngestDeps): Ingest {
   const connections = new Set<Connection>();
   const stats = { rejectedFrames: 0 };
   const encoder = createEncoder();
+  const heartbeatMs = deps.heartbeatMs ?? HEARTBEAT_MS;
 
   class Connection {
     private agent: AgentState | null = null;
@@ -82,8 +93,13 @@ export function attachIngest(server: Server, deps: IngestDeps): Ingest {
     private closing = false;
     private readonly decoder = createDecoder();
     private readonly helloTimer: NodeJS.Timeout;
+    /** Set when this side ends the connection: a timeout, or a frame it refused. */
+    private ending: Omit<AgentEnd, 'at'> | null = null;
+    /** The socket's error, if it failed (ECONNRESET ...). */
+    private socketError: string | null = null;
 
-    constructor(readonly ws: WebSocket) {
+    constructor(readonly ws: WebSocket, socket: Duplex) {
+      socket.on('error', (err: NodeJS.ErrnoException) => (this.socketError ??= err.code ?? err.message));
       ws.on('message', (data, isBinary) => {
         try {
           this.onFrame(data, isBinary);
@@ -95,16 +111,18 @@ export function attachIngest(server: Server, deps: IngestDeps): Ingest {
       });
       ws.on('pong', () => (this.alive = true));
       // ws reports a frame over maxPayload (and other protocol errors) here, then closes.
-      ws.on('error', () => {
+      ws.on('error', (err) => {
         if (!this.closing) stats.rejectedFrames++;
+        this.ending ??= { reason: 'rejected', code: NO_CLOSE_FRAME, message: closeReason(err.message) };
         this.closing = true;
       });
-      ws.on('close', () => this.onClose());
+      ws.on('close', (code, reason) => this.onClose(code, reason.toString('utf8')));
       this.helloTimer = setTimeout(() => this.close(CloseCode.unexpected, `no hello within ${HELLO_TIMEOUT_MS / 1000} s`), HELLO_TIMEOUT_MS).unref();
     }
 
     heartbeat(): void {
       if (!this.alive) {
+        this.ending ??= { reason: 'timeout', code: NO_CLOSE_FRAME, message: `no answer to the collector's ping within ${heartbeatMs} ms` };
         this.ws.terminate();
         return;
       }
@@ -120,6 +138,7 @@ export function attachIngest(server: Server, deps: IngestDeps): Ingest {
 
     private reject(code: number, reason: string): void {
       stats.rejectedFrames++;
+      this.ending ??= { reason: 'rejected', code, message: closeReason(reason) };
       this.close(code, reason);
     }
 
@@ -173,6 +192,7 @@ export function attachIngest(server: Server, deps: IngestDeps): Ingest {
       clearTimeout(this.helloTimer);
       if (previous instanceof Connection) previous.close(CloseCode.replaced, `a newer connection took over agent ${hello.agentId}`);
       this.agent = agent;
+      deps.gone?.back(agent.id);
       deps.control.onHello(agent, hello);
       this.send({
         t: 'welcome',
@@ -190,6 +210,7 @@ export function attachIngest(server: Server, deps: IngestDeps): Ingest {
       if (m.seq > agent.lastSeq) {
         deps.aggregator.recordBatch(agent.id, agent.service, m.events, now);
         deps.series?.record(agent.id, agent.service, m, now);
+        if (m.inflight !== undefined) deps.inflight?.record(agent.id, agent.service, m.inflight);
         agent.lastSeq = m.seq;
         agent.received += m.events.count;
         deps.agents.received += m.events.count;
@@ -202,14 +223,25 @@ export function attachIngest(server: Server, deps: IngestDeps): Ingest {
       this.send({ t: 'ack', seq: m.seq });
     }
 
-    private onClose(): void {
+    private onClose(code: number, reason: string): void {
       this.closing = true;
       clearTimeout(this.helloTimer);
       connections.delete(this);
       if (this.agent !== null) {
-        deps.agents.disconnect(this.agent, this, deps.clock());
+        const now = deps.clock();
+        // A replaced connection is no end: its successor holds the agent.
+        if (this.agent.link === this) deps.gone?.ended(this.agent.id, { at: now, ...this.howItEnded(code, reason) });
+        deps.agents.disconnect(this.agent, this, now);
         deps.control.onClosed(this.agent, this);
       }
+    }
+
+    private howItEnded(code: number, reason: string): Omit<AgentEnd, 'at'> {
+      // What this side decided; the code the connection ended with when this side set none.
+      if (this.ending !== null) return this.ending.code === NO_CLOSE_FRAME ? { ...this.ending, code } : this.ending;
+      if (code !== NO_CLOSE_FRAME) return { reason: 'closed', code, message: reason };
+      const error = this.socketError === null ? '' : ` (${this.socketError})`;
+      return { reason: 'reset', code, message: `the connection ended without a close frame${error}` };
     }
   }
 
@@ -229,11 +261,11 @@ export function attachIngest(server: Server, deps: IngestDeps): Ingest {
     if (path !== '/ingest') return refuse(socket, 404, `no WebSocket endpoint at ${req.url}; agents connect to /v1/ingest`);
     const auth = deps.checkToken(req.headers.authorization);
     if (auth !== 'ok') return refuse(socket, 401, authMessage(auth), { 'WWW-Authenticate': 'Bearer' });
-    wss.handleUpgrade(req, socket, head, (ws) => connections.add(new Connection(ws)));
+    wss.handleUpgrade(req, socket, head, (ws) => connections.add(new Connection(ws, socket)));
   }
 
   server.on('upgrade', onUpgrade);
-  const heartbeat = setInterval(() => connections.forEach((c) => c.heartbeat()), HEARTBEAT_MS).unref();
+  const heartbeat = setInterval(() => connections.forEach((c) => c.heartbeat()), heartbeatMs).unref();
 
   return {
     get rejectedFrames() {

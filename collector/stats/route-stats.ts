@@ -224,7 +224,7 @@ export class RouteStats {
 
 function toUs(ms: number): number {
   const us = Math.round(ms * 1000);
-  return us < 1 ? 1 : us > HIGHEST_TRACKABLE_US ? HIGHEST_TRACKABLE_US : us;
+  return us < 1 ? 1 : Math.min(us, HIGHEST_TRACKABLE_US);
 }
 
 function bucketOf(ms: number): number {

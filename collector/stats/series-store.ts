@@ -78,6 +78,11 @@ export class SeriesStore {
     return this.timelines.get(agentId);
   }
 
+  /** Drops an agent's time line (the agent was forgotten). */
+  forget(agentId: string): void {
+    this.timelines.delete(agentId);
+  }
+
   allTimelines(): IterableIterator<Timeline> {
     return this.timelines.values();
   }
