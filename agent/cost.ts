@@ -1,7 +1,7 @@
 // The agent's own cost, measured as it runs (protocol/agent-cost.ts). The request path
 // pays a countdown and two compares per hook: 1 request in HOOK_SAMPLE_EVERY has its
 // hook body timed, through the same call as every other request's.
-// The flush and the runtime timers are timed whole (a few calls a second).
+// The flush and the runtime timers are timed whole, in CPU time (a few calls a second).
 import { performance } from 'node:perf_hooks';
 import type { AgentCost } from '../protocol/agent-cost.js';
 
@@ -79,14 +79,18 @@ export class CostMeter {
     this.finishCountdown = HOOK_SAMPLE_EVERY;
   }
 
-  /** `body`, its time added to flushUs (flush) or timerUs. */
+  /**
+   * `body`, its CPU time added to flushUs (flush) or timerUs. CPU, not wall-clock time: on
+   * a busy host a flush preempted midway took twice its CPU in wall-clock time.
+   */
   timed<A extends unknown[]>(kind: 'flush' | 'timer', body: (...args: A) => void): (...args: A) => void {
     return (...args: A): void => {
-      const t0 = performance.now();
+      const c0 = process.cpuUsage();
       try {
         body(...args);
       } finally {
-        const us = (performance.now() - t0) * 1000;
+        const c = process.cpuUsage(c0);
+        const us = c.user + c.system;
         if (kind === 'flush') this.flushUs += us;
         else this.timerUs += us;
       }

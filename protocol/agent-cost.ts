@@ -4,7 +4,8 @@
 //
 // Measured: the HTTP hooks' bodies on a sample of requests (1 in HOOK_SAMPLE_EVERY, timed
 // with performance.now(), the clock's own cost taken off), and all of the flush (encode,
-// pack, socket write) and the runtime timers. Not measured: diagnostics_channel's
+// pack, socket write) and the runtime timers, in process CPU time (process.cpuUsage(): what
+// other threads spend meanwhile counts too, preemption does not). Not measured: diagnostics_channel's
 // dispatch to the hooks, GC of what the agent allocates, and kernel time of its writes.
 
 export interface AgentCost {
