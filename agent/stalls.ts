@@ -23,6 +23,7 @@ import { EventFlag } from '../protocol/messages.js';
 import { MAX_STALL_REQUESTS, MAX_STALLS_PER_BATCH, type StallFrame, type StallRecord, type StallRequest } from '../protocol/stalls.js';
 import type { InflightTable } from './inflight.js';
 import type { EventRing } from './ring.js';
+import { LOOP_TICK_MS } from './runtime.js';
 import type { WatchdogStack } from './stall-watchdog-worker.js';
 
 /** Stalls waiting to be sent; past it the oldest is dropped and counted. */
@@ -46,6 +47,15 @@ interface Pending {
 
 interface Req { method?: string; url?: string }
 
+/**
+ * Whether a stack was caught during the stall detected at `detectedAt`: the detector's start
+ * is its timer's due time, up to a tick after the block began. A stack from a shorter stall
+ * before it (one the watchdog saw and the timer did not) must not stand for it.
+ */
+function caughtIn(s: WatchdogStack, start: number, detectedAt: number): boolean {
+  return s.at >= start - LOOP_TICK_MS && s.at <= detectedAt;
+}
+
 export class StallLog {
   /** Stall details lost because MAX_PENDING waited unsent. */
   dropped = 0;
@@ -64,7 +74,7 @@ export class StallLog {
     const p: Pending = { start, durationMs, detectedAt: now, closedAt: Infinity, stack: undefined, inflight: 0, requests: [], queued: 0 };
     this.victims(p, now);
     const early = this.early;
-    if (early !== null && early.at >= start - durationMs && early.at <= now) p.stack = early.frames;
+    if (early !== null && caughtIn(early, start, now)) p.stack = early.frames;
     this.early = null;
     if (this.pending.length === MAX_PENDING) {
       this.pending.shift();
@@ -83,7 +93,7 @@ export class StallLog {
   onStack(s: WatchdogStack): void {
     for (let i = this.pending.length - 1; i >= 0; i--) {
       const p = this.pending[i]!;
-      if (s.at >= p.start - p.durationMs && s.at <= p.detectedAt) {
+      if (caughtIn(s, p.start, p.detectedAt)) {
         p.stack ??= s.frames;
         return;
       }
