@@ -142,6 +142,17 @@ interface RouteLines {
  */
 const rendered = new WeakMap<RouteStats, RouteLines>();
 
+/** A histogram's series over the fixed BUCKETS: cumulative bucket counts, +Inf, sum (s) and count. */
+function bucketLines(name: string, labels: string, buckets: ArrayLike<number>, sumSeconds: number, count: number): string {
+  let out = '';
+  let cumulative = 0;
+  BUCKETS.forEach(([, le], i) => {
+    cumulative += buckets[i]!;
+    out += `${name}_bucket{${labels},le="${le}"} ${cumulative}\n`;
+  });
+  return out + `${name}_bucket{${labels},le="+Inf"} ${count}\n${name}_sum{${labels}} ${sumSeconds}\n${name}_count{${labels}} ${count}\n`;
+}
+
 function routeLines(r: RouteStats, now: number, h: Histogram, counts: Float64Array): RouteLines {
   r.advance(now);
   r.collect(null, h, counts);
@@ -155,16 +166,7 @@ function routeLines(r: RouteStats, now: number, h: Histogram, counts: Float64Arr
   }
   const count = counts[COUNT]!;
   const sum = r.sumMs / 1000;
-  let durations = '';
-  let cumulative = 0;
-  BUCKETS.forEach(([, le], i) => {
-    cumulative += r.buckets[i]!;
-    durations += `nodeflight_http_server_request_duration_seconds_bucket{${labels},le="${le}"} ${cumulative}\n`;
-  });
-  durations +=
-    `nodeflight_http_server_request_duration_seconds_bucket{${labels},le="+Inf"} ${count}\n` +
-    `nodeflight_http_server_request_duration_seconds_sum{${labels}} ${sum}\n` +
-    `nodeflight_http_server_request_duration_seconds_count{${labels}} ${count}\n`;
+  const durations = bucketLines('nodeflight_http_server_request_duration_seconds', labels, r.buckets, sum, count);
   let latencies = '';
   for (const q of QUANTILES) {
     latencies += `nodeflight_http_server_request_latency_seconds{${labels},quantile="${q}"} ${h.getValueAtPercentile(q * 100) / 1e6}\n`;
@@ -179,15 +181,7 @@ function routeLines(r: RouteStats, now: number, h: Histogram, counts: Float64Arr
   if (w !== null) {
     queued = `nodeflight_http_server_requests_queued_total{${labels}} ${counts[QUEUED]!}\n`;
     queuedSeconds = `nodeflight_http_server_request_queued_seconds_total{${labels}} ${counts[QUEUED_MS]! / 1000}\n`;
-    cumulative = 0;
-    BUCKETS.forEach(([, le], i) => {
-      cumulative += w.buckets[i]!;
-      withWait += `nodeflight_http_server_request_duration_with_wait_seconds_bucket{${labels},le="${le}"} ${cumulative}\n`;
-    });
-    withWait +=
-      `nodeflight_http_server_request_duration_with_wait_seconds_bucket{${labels},le="+Inf"} ${count}\n` +
-      `nodeflight_http_server_request_duration_with_wait_seconds_sum{${labels}} ${w.sumMs / 1000}\n` +
-      `nodeflight_http_server_request_duration_with_wait_seconds_count{${labels}} ${count}\n`;
+    withWait = bucketLines('nodeflight_http_server_request_duration_with_wait_seconds', labels, w.buckets, w.sumMs / 1000, count);
   }
   return { count, requests, durations, latencies, queued, queuedSeconds, withWait };
 }
