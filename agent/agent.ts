@@ -1,6 +1,7 @@
 // Wires the parts of a running agent: hooks -> recorder (ring) -> encoder -> transport.
 // The flush timer is the agent's only clock: it sweeps aborted requests, encodes what
 // the ring holds into batches and hands them to the transport.
+import { randomBytes } from 'node:crypto';
 import type { Packr } from 'msgpackr';
 import { writeRecordingSync } from '../recording/writer.js';
 import { createEncoder } from '../protocol/codec.js';
@@ -54,6 +55,8 @@ function sameSettings(a: LiveSettings, b: LiveSettings): boolean {
 
 export function startAgent(config: ResolvedConfig): Agent {
   const identity = createIdentity(config.service);
+  // Secret to this process (the agent id is shown by the collector's API): the collector ties the id to it.
+  const instance = randomBytes(16).toString('hex');
   const recorder = new Recorder(config.bufferEvents, config.routes, config.live);
   const stalls = config.stallMs > 0 ? new StallLog(recorder.inflight, recorder.ring, config.stallStacks) : null;
   const watchdog = stalls !== null && config.stallStacks ? startWatchdog(config.stallMs, (s) => stalls.onStack(s)) : null;
@@ -67,10 +70,11 @@ export function startAgent(config: ResolvedConfig): Agent {
   const inflight = new InflightReporter(recorder);
 
   const hello = (): Uint8Array => packr.pack({
-    t: 'hello', protocol: PROTOCOL_VERSION, ...identity, settings: recorder.settings, settingsVersion: recorder.settingsVersion, envSettings: config.live,
+    t: 'hello', protocol: PROTOCOL_VERSION, ...identity, instance,
+    settings: recorder.settings, settingsVersion: recorder.settingsVersion, envSettings: config.live,
   });
   const transport = config.collector === undefined ? null
-    : new Transport(config.collector, config.token, hello(), (message) => onCollectorMessage(message));
+    : new Transport({ base: config.collector, token: config.token, ca: config.ca, pingTimeoutMs: config.pingTimeoutMs }, hello(), (message) => onCollectorMessage(message));
 
   function counters(): Counters {
     return recorder.counters(transport?.sent ?? 0, transport?.inFlight ?? 0);

@@ -83,7 +83,7 @@ export class BlockEncoder {
     this.lastEntries = 0;
     methodIndex.fill(-1);
     let entries = 0;
-    const { pathLen, longPath, start: ringStart, method: ringMethod, route: ringRoute } = ring;
+    const { pathLen, pathWide, start: ringStart, method: ringMethod, route: ringRoute } = ring;
     const words = this.pathWords;
     const bytes = ring.pathBytes;
     const first = from % ring.capacity;
@@ -97,8 +97,8 @@ export class BlockEncoder {
       if (mi === -1) mi = methodIndex[m] = intern(METHOD_NAMES[m]!);
       start[k] = ringStart[i]! + wallOffset;
       method[k] = mi;
-      if (len > PATH_STRIDE) {
-        const p = longPath[i]!;
+      if (len > PATH_STRIDE || pathWide[i] === 1) {
+        const p = ring.longPathAt(i);
         path[k] = intern(p);
         route[k] = intern(routes.name(p, fw));
         continue;

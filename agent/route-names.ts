@@ -10,6 +10,10 @@
 export const OTHER_ROUTE = 'other';
 export const MAX_ROUTES = 1000;
 const MAX_CACHED_PATHS = 10_000;
+// Long paths are named afresh each time: cached, unique ones were held past the ring
+// (and grew V8's young generation as they survived), whatever MAX_CACHED_PATHS said.
+const MAX_CACHED_PATH = 256;
+const MAX_CACHED_CHARS = 512 * 1024;
 
 const numeric = /^\d+(?:[.,-]\d+)*$/;
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -64,6 +68,7 @@ export class RouteNames {
   private readonly templateNames: Set<string>;
   /** Path -> its template name, else its normalised name (not yet admitted). */
   private readonly byPath = new Map<string, string>();
+  private cachedChars = 0;
   private readonly names = new Set<string>();
   private readonly frameworkIds = new Map<string, number>();
   /** Framework route names by id; id 0 means "the framework named none". */
@@ -87,12 +92,21 @@ export class RouteNames {
 
   /** The route of one recorded event. */
   name(path: string, frameworkId: number): string {
+    if (path.length > MAX_CACHED_PATH) return this.pick(this.fromPath(path), frameworkId);
     let fromPath = this.byPath.get(path);
     if (fromPath === undefined) {
       fromPath = this.fromPath(path);
-      if (this.byPath.size >= MAX_CACHED_PATHS) this.byPath.clear();
+      this.cachedChars += path.length + fromPath.length;
+      if (this.byPath.size >= MAX_CACHED_PATHS || this.cachedChars > MAX_CACHED_CHARS) {
+        this.byPath.clear();
+        this.cachedChars = path.length + fromPath.length;
+      }
       this.byPath.set(path, fromPath);
     }
+    return this.pick(fromPath, frameworkId);
+  }
+
+  private pick(fromPath: string, frameworkId: number): string {
     if (frameworkId === 0 || this.templateNames.has(fromPath)) return this.admit(fromPath);
     return this.frameworkNames[frameworkId] ?? OTHER_ROUTE;
   }

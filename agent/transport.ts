@@ -21,9 +21,22 @@
 import { createDecoder } from '../protocol/codec.js';
 import { CloseCode, INGEST_PATH, type CollectorMessage } from '../protocol/messages.js';
 import { MAX_COLLECTOR_FRAME_BYTES, validateCollectorMessage } from '../protocol/validate.js';
-import { errorText, warnOnce } from './log.js';
+import { debug, errorText, warnOnce } from './log.js';
 import { onlySocketRequestsAlive } from './node-internals.js';
-import { WebSocketClient } from './websocket.js';
+import { SILENT_SERVER, WebSocketClient } from './websocket.js';
+
+export interface CollectorConnection {
+  /** `ws://` or `wss://` base URL. */
+  base: string;
+  token: string | undefined;
+  /** Certificates to trust for wss (undefined: Node's defaults). */
+  ca: string[] | undefined;
+  /** A collector silent this long, not even answering a ping, is taken for lost. */
+  pingTimeoutMs: number;
+}
+
+/** Node's codes for a certificate it would not trust. */
+const CERTIFICATE_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS/;
 
 /** Encoded batches kept awaiting acknowledgement. */
 export const MAX_UNACKED_BYTES = 8 * 1024 * 1024;
@@ -76,9 +89,13 @@ export class Transport {
   inFlight = 0;
   /** Bytes handed to the socket, resends included. */
   bytesSent = 0;
+  /** Connections dropped because the collector fell silent. */
+  timeouts = 0;
+  /** Connection attempts that failed on the collector's certificate. */
+  certificateErrors = 0;
 
-  constructor(base: string, private readonly token: string | undefined, private hello: Uint8Array, private readonly onMessage: (m: CollectorMessage) => void) {
-    this.url = new URL(base + INGEST_PATH);
+  constructor(private readonly connection: CollectorConnection, private hello: Uint8Array, private readonly onMessage: (m: CollectorMessage) => void) {
+    this.url = new URL(connection.base + INGEST_PATH);
     this.releaseTimer = setInterval(() => this.releaseLoop(), RELEASE_CHECK_MS);
     this.releaseTimer.unref();
     this.connect();
@@ -211,7 +228,14 @@ export class Transport {
   private connect(): void {
     if (this.closed) return;
     const decoder = createDecoder();
-    const ws: WebSocketClient = new WebSocketClient(this.url, this.token ? { authorization: `Bearer ${this.token}` } : {}, MAX_COLLECTOR_FRAME_BYTES, HANDSHAKE_TIMEOUT_MS, {
+    const { token, ca, pingTimeoutMs } = this.connection;
+    const ws: WebSocketClient = new WebSocketClient(this.url, {
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+      maxPayload: MAX_COLLECTOR_FRAME_BYTES,
+      handshakeTimeoutMs: Math.min(HANDSHAKE_TIMEOUT_MS, pingTimeoutMs),
+      silenceTimeoutMs: pingTimeoutMs,
+      ca,
+    }, {
       open: () => ws.send(this.hello),
       message: (data) => {
         let message: CollectorMessage | null = null;
@@ -240,7 +264,19 @@ export class Transport {
       error: (err) => {
         // Cutting an attempt ourselves (release, close) is no news.
         if (this.released || this.closed) return;
-        warnOnce(`error:${(err as NodeJS.ErrnoException).code ?? err.message}`, `cannot stream to the collector at ${this.url} (${errorText(err)}); recording in-process and retrying`);
+        const code = (err as NodeJS.ErrnoException).code ?? '';
+        if (code === SILENT_SERVER) {
+          this.timeouts++;
+          debug('connection timeout %d: %s', this.timeouts, err.message);
+          return warnOnce('silent', `${err.message} (${this.url}): taken for lost, reconnecting`);
+        }
+        if (CERTIFICATE_ERROR.test(code)) {
+          this.certificateErrors++;
+          debug('certificate refused %d: %s %s', this.certificateErrors, code, err.message);
+          return warnOnce(`tls:${code}`, `refused the TLS certificate of the collector at ${this.url} (${code}: ${errorText(err)}); ` +
+            'nothing is sent to it. If a private CA signed it, set NODEFLIGHT_CA to that CA\'s PEM file. Recording in-process and retrying');
+        }
+        warnOnce(`error:${code || err.message}`, `cannot stream to the collector at ${this.url} (${errorText(err)}); recording in-process and retrying`);
       },
       close: (code, reason) => {
         if (this.ws === ws) this.ws = null;

@@ -9,10 +9,10 @@ import type { VariantSummary } from './stats.js';
 /** The default NODEFLIGHT_BUFFER_EVENTS. */
 export const DEFAULT_BUFFER_EVENTS = 65536;
 
-/** Bytes the default ring holds: its typed-array columns plus one reference per slot. */
+/** Bytes the default ring holds: its typed-array columns (the long-path arena comes with the first long path). */
 export function ringBytes(events = DEFAULT_BUFFER_EVENTS): number {
   const ring = new EventRing(events);
-  let bytes = events * 8; // longPath: one (empty) reference per slot
+  let bytes = 0;
   for (const v of Object.values(ring)) if (ArrayBuffer.isView(v)) bytes += v.byteLength;
   return bytes;
 }
@@ -91,6 +91,12 @@ export const microBudget = {
   ingestEventsPerSecMin: 3_000_000,
   /** GET /v1/routes with 1,000 routes, end to end. */
   routesApiMsMax: 50,
+  /** The longest the collector's event loop is held during a GET /metrics of 1,000 busy routes. */
+  metricsBlockMsMax: 20,
+  /** A typical path filter (`/api/.*`, `/(users|orders)/[0-9]+`) on a 30-character path. */
+  filterTypicalNsMax: 150,
+  /** Any accepted filter (up to 1,024 characters) on a 2,048-character path. */
+  filterWorstMsMax: 1,
 };
 
 /** The budget as the README states it (printed by `npm run bench -- --budget`). */
@@ -109,5 +115,7 @@ export function budgetText(): string {
     `- encode + send (the agent's flush to a live collector, CPU of the process): at most ${microBudget.encodeSendNsMax} ns per event`,
     `- collector ingest (decode + validate + route lookup + HDR record), one core: at least ${(microBudget.ingestEventsPerSecMin / 1e6).toFixed(0)} M events/s`,
     `- GET /v1/routes with 1,000 routes: under ${microBudget.routesApiMsMax} ms`,
+    `- GET /metrics with 1,000 busy routes: no event-loop block of ${microBudget.metricsBlockMsMax} ms or more, in any format`,
+    `- a typical path filter on a 30-character path: at most ${microBudget.filterTypicalNsMax} ns; any accepted filter on a 2,048-character path: at most ${microBudget.filterWorstMsMax} ms`,
   ].join('\n');
 }

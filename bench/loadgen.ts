@@ -22,6 +22,8 @@ export interface RunRequest {
   durationMs: number;
   /** Requests per second, open loop; absent: closed loop. */
   rate?: number;
+  /** Closed loop: send exactly this many requests (or fewer if `durationMs` ends first). */
+  count?: number;
 }
 
 export interface RunResult {
@@ -83,6 +85,7 @@ export async function run(r: RunRequest): Promise<RunResult> {
   const until = started + durationMs;
 
   const rate = r.rate === undefined ? 0 : Math.min(Math.max(r.rate, 1), MAX_RATE);
+  const count = r.count === undefined ? Infinity : Math.max(0, Math.floor(r.count));
   // Open loop: the number of requests due by time t is (t - started) * rate; a 1 ms timer
   // and every completion send what is due on the idle slots. A request waiting for a
   // slot keeps the time it fell due (t0), so the wait counts in its latency.
@@ -128,7 +131,7 @@ export async function run(r: RunRequest): Promise<RunResult> {
           idle.push(this);
           return sendDue();
         }
-        if (performance.now() >= until) return finished();
+        if (next >= count || performance.now() >= until) return finished();
         this.dispatch(performance.now());
       }
       dispatch(t0: number): void {

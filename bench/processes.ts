@@ -57,10 +57,18 @@ export class Child {
   private readyMessage: Record<string, unknown> | null = null;
   private readyWaiter: ((m: Record<string, unknown>) => void) | null = null;
 
-  constructor(readonly name: string, args: string[], options: { core: number; taskset: string | null; env: NodeJS.ProcessEnv }) {
-    const argv = [...args];
-    const command = options.taskset ? options.taskset : process.execPath;
-    if (options.taskset) argv.unshift('-c', String(options.core), process.execPath);
+  /** `wrap` runs node under another command (valgrind) that keeps node's pid, environment and descriptors. */
+  constructor(
+    readonly name: string,
+    args: string[],
+    options: { core: number; taskset: string | null; env: NodeJS.ProcessEnv; wrap?: string[] },
+  ) {
+    const argv = [...(options.wrap?.slice(1) ?? []), process.execPath, ...args];
+    let command = options.wrap?.[0] ?? argv.shift()!;
+    if (options.taskset) {
+      argv.unshift('-c', String(options.core), command);
+      command = options.taskset;
+    }
     // taskset execs node in place, so the pid, the IPC descriptor and the environment
     // that carries it are the service's own.
     this.process = spawn(command, argv, { cwd: repoRoot, env: options.env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });

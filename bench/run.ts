@@ -13,6 +13,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
+import { list } from './args.js';
 import { budgetText, checkBudget, type Verdict } from './budget.js';
 import type { RunRequest, RunResult } from './loadgen.js';
 import { coreBusy, readCoreTimes } from './cores.js';
@@ -95,13 +96,6 @@ function number(name: string, raw: string | undefined, fallback: number, min: nu
   const n = Number(raw);
   if (!(Number.isFinite(n) && n >= min && n <= max)) throw new Error(`--${name} must be a number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
   return n;
-}
-
-function list(name: string, raw: string | undefined, fallback: string[], known: Record<string, unknown>): string[] {
-  const items = raw === undefined ? fallback : raw.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const i of items) if (!(i in known)) throw new Error(`--${name}: unknown ${JSON.stringify(i)}; known: ${Object.keys(known).join(', ')}`);
-  if (items.length === 0) throw new Error(`--${name} names nothing`);
-  return items;
 }
 
 function options(): Options {

@@ -24,7 +24,12 @@ export interface Instrumentation {
   nodeflight?: { recorded: number; filtered: number; dropped: number; sent: number; buffered: number; hookErrors: number; off?: boolean };
   otel?: { exported: number; batches: number };
   prom?: { observed: number };
+  /** bench:instructions peers (bench/services/naive-recorder.mjs, empty-subscribers.mjs). */
+  naive?: { recorded: number };
+  empty?: { start: boolean; finish: boolean };
 }
+
+export type InstrumentationKind = 'bare' | 'nodeflight' | 'otel' | 'prom' | 'naive' | 'empty';
 
 export interface VariantSpec {
   describe: string;
@@ -32,7 +37,7 @@ export interface VariantSpec {
   env: Record<string, string>;
   needsCollector: boolean;
   /** Which instrumentation must be present and counting; null for the bare service. */
-  kind: 'bare' | 'nodeflight' | 'otel' | 'prom';
+  kind: InstrumentationKind;
 }
 
 export const variants: Record<string, VariantSpec> = {
@@ -65,9 +70,15 @@ export const variants: Record<string, VariantSpec> = {
  * least exported some of them). The bare service must carry no instrumentation at all.
  */
 export function checkInstrumentation(variant: string, before: Instrumentation | null, after: Instrumentation, served: number): void {
-  const kind = variants[variant]!.kind;
+  checkKind(variants[variant]!.kind, `variant ${variant}`, before, after, served);
+}
+
+/** checkInstrumentation for a kind of instrumentation; `label` names the process in the error. */
+export function checkKind(
+  kind: InstrumentationKind, label: string, before: Instrumentation | null, after: Instrumentation, served: number,
+): void {
   const fail = (why: string): never => {
-    throw new Error(`variant ${variant}: instrumentation is not live: ${why} (counters ${JSON.stringify(after)})`);
+    throw new Error(`${label}: instrumentation is not live: ${why} (counters ${JSON.stringify(after)})`);
   };
   const present = Object.keys(after).sort().join(',');
   const expected = kind === 'bare' ? '' : kind;
@@ -86,5 +97,10 @@ export function checkInstrumentation(variant: string, before: Instrumentation | 
   } else if (kind === 'otel') {
     const seen = after.otel!.exported - (before?.otel?.exported ?? 0);
     if (seen <= 0) fail(`no span exported for ${served} requests`);
+  } else if (kind === 'naive') {
+    const seen = after.naive!.recorded - (before?.naive?.recorded ?? 0);
+    if (seen < atLeast) fail(`recorded ${seen} requests of ${served}`);
+  } else if (kind === 'empty') {
+    if (!after.empty!.start || !after.empty!.finish) fail('a channel has no subscriber');
   }
 }

@@ -1,18 +1,36 @@
-// `nodeflight collector [--host H] [--port P] [--token T] [--data-dir DIR] [...]`: prints the
-// URL it listens on as its one line of stdout, and runs until SIGINT or SIGTERM.
+// `nodeflight collector [--host H] [--port P] [--token T | --token-file F] [--tls-cert F --tls-key F] [...]`: prints
+// the URL it listens on as its one line of stdout, and runs until SIGINT or SIGTERM.
 import { parseArgs } from 'node:util';
 import { ConfigError, parseFlag } from '../collector/config.js';
 import { startCollector, type CollectorOptions } from '../collector/index.js';
 
-const USAGE = 'usage: nodeflight collector [--host 127.0.0.1] [--port 8081] [--token T] [--data-dir DIR] [--recording-timeout-ms 10000] [--recording-store-ms 300000]';
+const USAGE = 'usage: nodeflight collector [--host 127.0.0.1] [--port 8081] [--token T | --token-file F]' +
+  ' [--tls-cert F --tls-key F] [--data-dir DIR]' +
+  ' [--recording-timeout-ms 10000] [--recording-store-ms 300000] [--gone-agent-ms 3600000]' +
+  ' [--allowed-hosts NAME,...|*]' +
+  ' [--max-routes 2000] [--max-services 100] [--recording-agent-max-bytes N] [--recording-max-bytes N]' +
+  ' [--recording-max-ms 120000] [--ingest-pending-max-bytes N]';
+
+/** Each flag, read by parseFlag under its key of collector/config.ts. */
+const FLAGS = {
+  host: 'host', port: 'port', token: 'token', 'token-file': 'tokenFile', 'tls-cert': 'tlsCert', 'tls-key': 'tlsKey',
+  'data-dir': 'dataDir',
+  'recording-timeout-ms': 'recordingTimeoutMs', 'recording-store-ms': 'recordingStoreMs',
+  'gone-agent-ms': 'goneAgentMs',
+  'allowed-hosts': 'allowedHosts', 'max-routes': 'maxRoutes', 'max-services': 'maxServices',
+  'recording-agent-max-bytes': 'recordingAgentMaxBytes', 'recording-max-bytes': 'recordingMaxBytes',
+  'recording-max-ms': 'recordingMaxMs', 'ingest-pending-max-bytes': 'ingestPendingMaxBytes',
+} as const;
 
 function options(argv: string[]): CollectorOptions | 'help' {
   let values;
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { host: { type: 'string' }, port: { type: 'string' }, token: { type: 'string' }, 'data-dir': { type: 'string' },
-        'recording-timeout-ms': { type: 'string' }, 'recording-store-ms': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        ...Object.fromEntries(Object.keys(FLAGS).map((f) => [f, { type: 'string' as const }])),
+      },
       strict: true,
       allowPositionals: false,
     }));
@@ -20,14 +38,12 @@ function options(argv: string[]): CollectorOptions | 'help' {
     throw new ConfigError((err as Error).message);
   }
   if (values.help) return 'help';
-  return {
-    host: values.host === undefined ? undefined : parseFlag('host', values.host),
-    port: values.port === undefined ? undefined : parseFlag('port', values.port),
-    token: values.token === undefined ? undefined : parseFlag('token', values.token),
-    dataDir: values['data-dir'] === undefined ? undefined : parseFlag('dataDir', values['data-dir']),
-    recordingTimeoutMs: values['recording-timeout-ms'] === undefined ? undefined : parseFlag('recordingTimeoutMs', values['recording-timeout-ms']),
-    recordingStoreMs: values['recording-store-ms'] === undefined ? undefined : parseFlag('recordingStoreMs', values['recording-store-ms']),
-  };
+  const opts: Record<string, unknown> = {};
+  for (const [flag, key] of Object.entries(FLAGS)) {
+    const raw = (values as Record<string, string | boolean | undefined>)[flag];
+    if (typeof raw === 'string') opts[key] = parseFlag(key, raw);
+  }
+  return opts as CollectorOptions;
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -116,7 +116,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const json = values.json === true;
   const printer = json ? jsonPrinter : textPrinter;
-  const { regex } = filter;
+  const { matcher } = filter;
   const out = new Output(process.stdout);
   const agents = new Map<string, Agent>();
   let first = true;
@@ -133,7 +133,7 @@ export async function main(argv: string[]): Promise<number> {
       const strings = b.strings.map(printer.showString);
       let text = '';
       for (let i = 0; i < b.count; i++) {
-        if (b.duration[i]! < minMs || !pathMatches(regex, b.strings[b.path[i]!]!)) continue;
+        if (b.duration[i]! < minMs || !pathMatches(matcher, b.strings[b.path[i]!]!)) continue;
         text += printer.event(agent, b, i, strings, first);
         first = false;
         if (text.length >= WRITE_CHARS) {

@@ -2,7 +2,9 @@
 // A flag wins over the environment, which wins over the default. A bad value is a
 // ConfigError, which the CLI reports on one line and exits 2 for: unlike the agent, the
 // collector is the user's own process, so refusing to start is the helpful answer.
-import { isIP } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
+import { isLoopback } from '../protocol/loopback.js';
 
 export class ConfigError extends Error {}
 
@@ -22,6 +24,21 @@ function milliseconds(raw: string): Parsed<number> {
   return raw.trim() !== '' && Number.isInteger(n) && n >= 1 && n <= MAX_DURATION_MS ? { value: n } : { error: `must be an integer number of milliseconds from 1 to ${MAX_DURATION_MS}` };
 }
 
+function positive(raw: string): Parsed<number> {
+  const n = Number(raw);
+  return raw.trim() !== '' && Number.isSafeInteger(n) && n >= 1
+    ? { value: n } : { error: 'must be a positive integer' };
+}
+
+/** Comma-separated host names; `*` alone accepts any. */
+function hostList(raw: string): Parsed<string[]> {
+  const names = raw.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+  const bad = names.find((h) => h !== '*' && !/^\.?[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?$/.test(h));
+  if (names.length === 0) return { error: 'must name at least one host' };
+  return bad === undefined
+    ? { value: names.map((h) => h.replace(/\.$/, '')) } : { error: `has a malformed host name ${JSON.stringify(bad)}` };
+}
+
 const collectorSettings = {
   host: { flag: '--host', env: 'NODEFLIGHT_COLLECTOR_HOST', parse: nonEmpty },
   port: {
@@ -33,13 +50,40 @@ const collectorSettings = {
     },
   },
   token: { flag: '--token', env: 'NODEFLIGHT_COLLECTOR_TOKEN', parse: nonEmpty },
+  /** The token read from a file, so that it shows neither in `ps` nor in the environment. */
+  tokenFile: { flag: '--token-file', env: 'NODEFLIGHT_COLLECTOR_TOKEN_FILE', parse: nonEmpty },
+  /** PEM certificate chain and key: with both, the collector serves https and wss only. */
+  tlsCert: { flag: '--tls-cert', env: 'NODEFLIGHT_COLLECTOR_TLS_CERT', parse: nonEmpty },
+  tlsKey: { flag: '--tls-key', env: 'NODEFLIGHT_COLLECTOR_TLS_KEY', parse: nonEmpty },
   dataDir: { flag: '--data-dir', env: 'NODEFLIGHT_COLLECTOR_DATA_DIR', parse: nonEmpty },
   /** A recording fails when an agent sends nothing for this long. */
-  recordingTimeoutMs: { flag: '--recording-timeout-ms', env: 'NODEFLIGHT_COLLECTOR_RECORDING_TIMEOUT_MS', parse: milliseconds },
+  recordingTimeoutMs: {
+    flag: '--recording-timeout-ms', env: 'NODEFLIGHT_COLLECTOR_RECORDING_TIMEOUT_MS', parse: milliseconds,
+  },
   /** How long a finished recording operation is kept (Flink's rest.async.store-duration). */
-  recordingStoreMs: { flag: '--recording-store-ms', env: 'NODEFLIGHT_COLLECTOR_RECORDING_STORE_MS', parse: milliseconds },
+  recordingStoreMs: {
+    flag: '--recording-store-ms', env: 'NODEFLIGHT_COLLECTOR_RECORDING_STORE_MS', parse: milliseconds,
+  },
   /** How long a disconnected agent's runtime, pauses and in-flight requests are kept (gone-agents.ts). */
   goneAgentMs: { flag: '--gone-agent-ms', env: 'NODEFLIGHT_COLLECTOR_GONE_AGENT_MS', parse: milliseconds },
+  /** Host names a browser may use for this collector besides loopback names and addresses (host-check.ts). */
+  allowedHosts: { flag: '--allowed-hosts', env: 'NODEFLIGHT_COLLECTOR_ALLOWED_HOSTS', parse: hostList },
+  maxRoutes: { flag: '--max-routes', env: 'NODEFLIGHT_COLLECTOR_MAX_ROUTES', parse: positive },
+  maxServices: { flag: '--max-services', env: 'NODEFLIGHT_COLLECTOR_MAX_SERVICES', parse: positive },
+  /** Bytes one agent may send into one recording. */
+  recordingAgentMaxBytes: {
+    flag: '--recording-agent-max-bytes', env: 'NODEFLIGHT_COLLECTOR_RECORDING_AGENT_MAX_BYTES', parse: positive,
+  },
+  /** Bytes of one recording, all agents together. */
+  recordingMaxBytes: {
+    flag: '--recording-max-bytes', env: 'NODEFLIGHT_COLLECTOR_RECORDING_MAX_BYTES', parse: positive,
+  },
+  /** A recording not complete this long after it was asked for fails, however busy its agents. */
+  recordingMaxMs: { flag: '--recording-max-ms', env: 'NODEFLIGHT_COLLECTOR_RECORDING_MAX_MS', parse: milliseconds },
+  /** Bytes of incomplete WebSocket frames held across all agent connections. */
+  ingestPendingMaxBytes: {
+    flag: '--ingest-pending-max-bytes', env: 'NODEFLIGHT_COLLECTOR_INGEST_PENDING_MAX_BYTES', parse: positive,
+  },
 } satisfies Record<string, Spec<unknown>>;
 
 type Key = keyof typeof collectorSettings;
@@ -67,6 +111,9 @@ export interface ConfigOptions {
   host?: string;
   port?: number;
   token?: string;
+  tokenFile?: string;
+  tlsCert?: string;
+  tlsKey?: string;
   dataDir?: string;
   recordingTimeoutMs?: number;
   recordingStoreMs?: number;
@@ -75,24 +122,38 @@ export interface ConfigOptions {
   maxGoneAgents?: number;
   /** How often agents are pinged; one that missed a ping by the next is cut (end reason `timeout`). */
   heartbeatMs?: number;
+  allowedHosts?: string[];
   maxRoutes?: number;
+  maxServices?: number;
   maxRecentEvents?: number;
   maxAgents?: number;
+  recordingAgentMaxBytes?: number;
+  recordingMaxBytes?: number;
+  recordingMaxMs?: number;
+  ingestPendingMaxBytes?: number;
 }
 
 export interface CollectorConfig {
   host: string;
   port: number;
   token: string | undefined;
+  /** The certificate and key's PEM text; undefined: plain http and ws. */
+  tls: { cert: string; key: string } | undefined;
   dataDir: string | undefined;
   recordingTimeoutMs: number;
   recordingStoreMs: number;
   goneAgentMs: number;
   maxGoneAgents: number;
   heartbeatMs: number;
+  allowedHosts: string[];
   maxRoutes: number;
+  maxServices: number;
   maxRecentEvents: number;
   maxAgents: number;
+  recordingAgentMaxBytes: number;
+  recordingMaxBytes: number;
+  recordingMaxMs: number;
+  ingestPendingMaxBytes: number;
 }
 
 const defaults = {
@@ -104,8 +165,13 @@ const defaults = {
   maxGoneAgents: 100,
   heartbeatMs: 30_000,
   maxRoutes: 2000,
+  maxServices: 100,
   maxRecentEvents: 10_000,
   maxAgents: 1000,
+  recordingAgentMaxBytes: 256 * 1024 * 1024,
+  recordingMaxBytes: 1024 * 1024 * 1024,
+  recordingMaxMs: 120_000,
+  ingestPendingMaxBytes: 64 * 1024 * 1024,
 } as const;
 
 /** Options given in code are checked with the same rules as flags. */
@@ -120,8 +186,13 @@ function limit(name: string, v: number | undefined, fallback: number): number {
 }
 
 export function resolveConfig(opts: ConfigOptions, env: NodeJS.ProcessEnv): CollectorConfig {
-  const host = checked('host', opts.host) ?? fromEnv('host', env) ?? defaults.host;
-  const token = checked('token', opts.token) ?? fromEnv('token', env);
+  const read = <K extends Key>(key: K): ValueOf<K> | undefined =>
+    checked(key, opts[key] as ValueOf<K> | undefined) ?? fromEnv(key, env);
+  const host = read('host') ?? defaults.host;
+  const tokenFile = read('tokenFile');
+  const givenToken = read('token');
+  if (givenToken !== undefined && tokenFile !== undefined) throw new ConfigError('give the token either as --token or as --token-file, not both');
+  const token = tokenFile === undefined ? givenToken : readToken(tokenFile);
   if (!token && !isLoopback(host)) {
     throw new ConfigError(
       `refusing to listen on ${host} without a token: anyone who can reach it could send events. ` +
@@ -130,25 +201,53 @@ export function resolveConfig(opts: ConfigOptions, env: NodeJS.ProcessEnv): Coll
   }
   return {
     host,
-    port: checked('port', opts.port) ?? fromEnv('port', env) ?? defaults.port,
+    port: read('port') ?? defaults.port,
     token,
-    dataDir: checked('dataDir', opts.dataDir) ?? fromEnv('dataDir', env),
-    recordingTimeoutMs: checked('recordingTimeoutMs', opts.recordingTimeoutMs) ?? fromEnv('recordingTimeoutMs', env) ?? defaults.recordingTimeoutMs,
-    recordingStoreMs: checked('recordingStoreMs', opts.recordingStoreMs) ?? fromEnv('recordingStoreMs', env) ?? defaults.recordingStoreMs,
-    goneAgentMs: checked('goneAgentMs', opts.goneAgentMs) ?? fromEnv('goneAgentMs', env) ?? defaults.goneAgentMs,
+    tls: readTls(read('tlsCert'), read('tlsKey')),
+    dataDir: read('dataDir'),
+    recordingTimeoutMs: read('recordingTimeoutMs') ?? defaults.recordingTimeoutMs,
+    recordingStoreMs: read('recordingStoreMs') ?? defaults.recordingStoreMs,
+    goneAgentMs: read('goneAgentMs') ?? defaults.goneAgentMs,
     maxGoneAgents: limit('maxGoneAgents', opts.maxGoneAgents, defaults.maxGoneAgents),
     heartbeatMs: limit('heartbeatMs', opts.heartbeatMs, defaults.heartbeatMs),
-    maxRoutes: limit('maxRoutes', opts.maxRoutes, defaults.maxRoutes),
+    allowedHosts: read('allowedHosts') ?? [],
+    maxRoutes: read('maxRoutes') ?? defaults.maxRoutes,
+    maxServices: read('maxServices') ?? defaults.maxServices,
+    recordingAgentMaxBytes: read('recordingAgentMaxBytes') ?? defaults.recordingAgentMaxBytes,
+    recordingMaxBytes: read('recordingMaxBytes') ?? defaults.recordingMaxBytes,
+    recordingMaxMs: read('recordingMaxMs') ?? defaults.recordingMaxMs,
+    ingestPendingMaxBytes: read('ingestPendingMaxBytes') ?? defaults.ingestPendingMaxBytes,
     maxRecentEvents: limit('maxRecentEvents', opts.maxRecentEvents, defaults.maxRecentEvents),
     maxAgents: limit('maxAgents', opts.maxAgents, defaults.maxAgents),
   };
 }
 
-/** Conservative: a host name other than localhost counts as reachable from outside. */
-function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
-  if (h === 'localhost') return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
-  if (isIP(h) === 6) return h === '::1' || h.startsWith('::ffff:127.');
-  return false;
+function readText(flag: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${flag} ${JSON.stringify(path)} cannot be read: ${(err as Error).message}`);
+  }
+}
+
+/** The file's first line; a token is a header value, so it must be printable ASCII. */
+function readToken(path: string): string {
+  const token = readText('--token-file', path).split(/\r?\n/)[0]!.trim();
+  if (!/^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/.test(token)) {
+    throw new ConfigError(`--token-file ${JSON.stringify(path)} must hold the token on its first line, in printable ASCII`);
+  }
+  return token;
+}
+
+/** Both or neither; a pair Node cannot use (not PEM, key not matching) is refused at start. */
+function readTls(certFile: string | undefined, keyFile: string | undefined): CollectorConfig['tls'] {
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) throw new ConfigError('--tls-cert and --tls-key go together: give both, or neither for plain http');
+  const tls = { cert: readText('--tls-cert', certFile), key: readText('--tls-key', keyFile) };
+  try {
+    createSecureContext(tls);
+  } catch (err) {
+    throw new ConfigError(`--tls-cert ${JSON.stringify(certFile)} and --tls-key ${JSON.stringify(keyFile)} cannot serve TLS: ${(err as Error).message}`);
+  }
+  return tls;
 }

@@ -6,6 +6,7 @@
 //                                 <--> control (settings, recordings) <-------- control-api
 import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { AgentRegistry } from './ingest/agents.js';
 import { Aggregator } from './stats/aggregator.js';
@@ -15,6 +16,7 @@ import { resolveConfig, type ConfigOptions } from './config.js';
 import { Control } from './control/control.js';
 import { createControlApi } from './api/control-api.js';
 import { initHistograms } from './stats/histogram.js';
+import { createHostCheck } from './http/host-check.js';
 import { attachIngest } from './ingest/ingest.js';
 import { Recordings } from './control/recordings.js';
 import { rawErrorResponse } from './http/respond.js';
@@ -31,7 +33,7 @@ export interface CollectorOptions extends ConfigOptions {
 }
 
 export interface Collector {
-  /** `http://host:port`, with the real port when 0 was asked for. */
+  /** `http://host:port` (`https://` with TLS), with the real port when 0 was asked for. */
   url: string;
   host: string;
   port: number;
@@ -51,11 +53,17 @@ export async function startCollector(opts: CollectorOptions = {}): Promise<Colle
   const clock = opts.clock ?? Date.now;
   if (config.dataDir !== undefined) await mkdir(config.dataDir, { recursive: true });
   const store = await SettingsStore.open(config.dataDir, config.maxAgents);
-  const recordings = new Recordings({ dataDir: config.dataDir, timeoutMs: config.recordingTimeoutMs, storeMs: config.recordingStoreMs, clock });
+  const recordings = new Recordings({
+    dataDir: config.dataDir, timeoutMs: config.recordingTimeoutMs, storeMs: config.recordingStoreMs,
+    maxMs: config.recordingMaxMs,
+    agentMaxBytes: config.recordingAgentMaxBytes, maxBytes: config.recordingMaxBytes, clock,
+  });
+  await recordings.sweep();
   const agents = new AgentRegistry(config.maxAgents);
-  const aggregator = new Aggregator(config.maxRoutes, config.maxRecentEvents);
-  const series = new SeriesStore(config.maxAgents, config.maxRoutes);
+  const aggregator = new Aggregator(config.maxRoutes, config.maxRecentEvents, config.maxServices);
+  const series = new SeriesStore(config.maxAgents, config.maxRoutes, config.maxServices);
   const checkToken = createTokenCheck(config.token);
+  const checkHost = createHostCheck(config.host, config.allowedHosts);
   const inflight = new InflightStore();
   // What is kept beside the registry goes when it forgets an agent; it forgets gone agents past the retention.
   agents.onForget = (id) => {
@@ -66,14 +74,16 @@ export async function startCollector(opts: CollectorOptions = {}): Promise<Colle
     retentionMs: config.goneAgentMs, max: config.maxGoneAgents, forget: (id) => agents.forget(id),
   });
 
-  const server = createServer();
+  const server: Server = config.tls === undefined ? createServer() : createTlsServer(config.tls);
   const control = new Control(agents, store, recordings);
   const ingest = attachIngest(server, {
-    agents, aggregator, checkToken, clock, control, series, inflight, gone, heartbeatMs: config.heartbeatMs,
+    agents, aggregator, checkToken, checkHost, clock, control, series, inflight, gone, heartbeatMs: config.heartbeatMs,
+    pendingMaxBytes: config.ingestPendingMaxBytes,
   });
   control.attach((agent, message) => ingest.send(agent, message));
   server.on('request', createApi({
-    agents, aggregator, ingest, checkToken, clock, startedAt: clock(), control: createControlApi(control), series, inflight, gone,
+    agents, aggregator, ingest, checkToken, checkHost, clock, startedAt: clock(), control: createControlApi(control),
+    series, inflight, gone,
   }));
   server.on('clientError', onClientError);
   try {
@@ -88,7 +98,7 @@ export async function startCollector(opts: CollectorOptions = {}): Promise<Colle
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${urlHost}:${port}`,
+    url: `${config.tls === undefined ? 'http' : 'https'}://${urlHost}:${port}`,
     host: config.host,
     port,
     dataDir: config.dataDir,

@@ -36,6 +36,8 @@ export const CloseCode = {
   replaced: 4004,
   /** The collector holds as many agents as it is allowed to. */
   tooManyAgents: 4005,
+  /** The agent id belongs to another agent process (another `instance`). */
+  idTaken: 4006,
 } as const;
 
 /** Bits of the `flags` column. */
@@ -131,6 +133,12 @@ export interface HelloMessage extends AgentIdentity {
   protocol: number;
   settings: LiveSettings;
   settingsVersion: number;
+  /**
+   * A random id of this agent process, never shown by the collector: the id and its batch
+   * numbers belong to the process that first said hello with it, so a client that claims a
+   * shown agent id cannot take it over. Optional: an older agent is taken to be `pid@startTime`.
+   */
+  instance?: string;
   /**
    * The settings the agent's environment gave it, whatever it applied since: the
    * collector falls back to them for each setting no API call has set. Optional: an

@@ -60,6 +60,16 @@ function zeroOr(min: number, max: number) {
   return (raw: string): Parsed<number> => (raw.trim() === '0' ? { value: 0 } : integer(min, max)(raw));
 }
 
+/** Whether a URL's text carries `user@` or `user:password@` (checked on the text: it may not parse). */
+export function hasCredentials(raw: string): boolean {
+  return /^[^:/?#]*:\/\/[^?#]*@/.test(raw);
+}
+
+/** The URL's text with any `user:password@` replaced, for messages. */
+export function withoutCredentials(raw: string): string {
+  return raw.replace(/^([^:/?#]*:\/\/)[^?#]*@/, '$1<credentials>@');
+}
+
 export const MAX_BUFFER_EVENTS = 1 << 24;
 /** SIGUSR1 is left out on purpose: Node reserves it for the inspector. */
 export type DumpSignal = 'SIGUSR2' | 'SIGHUP';
@@ -72,6 +82,7 @@ export const agentSettings = {
     description: 'Collector base URL (`http://`, `https://`, `ws://`, `wss://`); the agent streams to `<base>/v1/ingest`.',
     live: false,
     parse(raw: string): Parsed<string> {
+      if (hasCredentials(raw)) return { error: 'must not hold credentials (user:password@); give the token in NODEFLIGHT_TOKEN' };
       let url: URL;
       try {
         url = new URL(raw);
@@ -87,9 +98,26 @@ export const agentSettings = {
     env: 'NODEFLIGHT_TOKEN',
     default: undefined,
     defaultText: 'none',
-    description: 'Bearer token presented to the collector.',
+    description: 'Bearer token presented to the collector; printable ASCII only (a control character such as CR or LF would start a new header).',
+    live: false,
+    parse(raw: string): Parsed<string> {
+      return /^[\x20-\x7e]+$/.test(raw) ? { value: raw } : { error: 'must be printable ASCII, without control characters such as CR or LF' };
+    },
+  },
+  ca: {
+    env: 'NODEFLIGHT_CA',
+    default: undefined,
+    defaultText: 'unset: Node\'s trusted CAs',
+    description: 'PEM file of a CA to trust, besides Node\'s own, when verifying a `wss://` collector\'s certificate (for a private CA). A certificate that fails verification is refused: nothing is sent.',
     live: false,
     parse: text,
+  },
+  pingTimeoutMs: {
+    env: 'NODEFLIGHT_PING_TIMEOUT_MS',
+    default: 20_000,
+    description: 'A collector that sends nothing for half this long is pinged; one silent for all of it (a network partition: no reset, no close) is taken for lost, and the agent reconnects and resends. Also bounds the WebSocket handshake.',
+    live: false,
+    parse: integer(500, 120_000),
   },
   service: {
     env: 'NODEFLIGHT_SERVICE',
@@ -105,7 +133,7 @@ export const agentSettings = {
   pathFilter: {
     env: 'NODEFLIGHT_PATH_FILTER',
     default: '.*',
-    description: 'Regular expression; a request is recorded only if it matches the whole path (query string excluded), as JFR\'s `Pattern.matches`. Patterns that can backtrack catastrophically are refused.',
+    description: 'Regular expression; a request is recorded only if it matches the whole path (query string excluded), as JFR\'s `Pattern.matches`. It is matched in time linear in the path, whatever the filter; backreferences, lookaround and word boundaries are refused when it is set.',
     live: true,
     parse(raw: string): Parsed<string> {
       const c = compilePathFilter(raw);

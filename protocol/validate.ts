@@ -18,6 +18,8 @@ export const MAX_STRING_LENGTH = 4096;
 export const MAX_AGENT_FRAME_BYTES = 16 * 1024 * 1024;
 /** Largest frame the agent accepts from a collector: control messages only. */
 export const MAX_COLLECTOR_FRAME_BYTES = 64 * 1024;
+/** A hello's `instance`: long enough to be unguessable, short enough to keep. */
+const MAX_INSTANCE_CHARS = 128;
 
 type Obj = Record<string, unknown>;
 
@@ -142,8 +144,14 @@ export function validateIdentity(o: Record<string, unknown>): string | null {
   return null;
 }
 
+function optionalInstance(o: Obj): string | null {
+  if (o.instance === undefined) return null;
+  return typeof o.instance === 'string' && o.instance.length >= 16 && o.instance.length <= MAX_INSTANCE_CHARS
+    ? null : `instance must be a string of 16 to ${MAX_INSTANCE_CHARS} characters`;
+}
+
 function validateHello(o: Obj): string | null {
-  const e = validateIdentity(o) ?? count(o, 'settingsVersion') ?? count(o, 'protocol');
+  const e = validateIdentity(o) ?? count(o, 'settingsVersion') ?? count(o, 'protocol') ?? optionalInstance(o);
   if (e) return `hello.${e}`;
   const s = validateLiveSettings(o.settings);
   if (s) return `hello.settings: ${s}`;

@@ -3,60 +3,12 @@
 // bench/results), and leave no process behind. No timing is asserted: figures on a
 // shared two-core machine are only checked to be finite and positive.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-
-const root = fileURLToPath(new URL('../../', import.meta.url));
-
-interface Exit { code: number | null; signal: string | null; stdout: string; stderr: string }
-
-/**
- * Runs a harness as the leader of its own process group, so that everything it starts
- * can be found (and, on failure, killed) through the group.
- */
-function runHarness(script: string, args: string[], t: { after(fn: () => void): void }): Promise<Exit & { pgid: number }> {
-  const env = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('NODEFLIGHT_') || k === 'NODE_OPTIONS') delete env[k];
-  const child = spawn(process.execPath, [join(root, 'dist/bench', script), ...args], { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  const pgid = child.pid!;
-  t.after(() => killGroup(pgid));
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-  const timer = setTimeout(() => killGroup(pgid), 55_000);
-  return new Promise((resolve) => {
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, pgid });
-    });
-  });
-}
-
-function killGroup(pgid: number): void {
-  try {
-    process.kill(-pgid, 'SIGKILL');
-  } catch {
-    // The group is already empty.
-  }
-}
-
-/** Waits (bounded) until no process of the group is left. */
-async function groupGone(pgid: number): Promise<boolean> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      process.kill(-pgid, 0);
-    } catch {
-      return true;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
-}
+import { groupGone, runHarness } from './helpers/harness-process.js';
+import { repoRoot as root } from './helpers/service-process.js';
 
 function snapshot(): { md: string; results: string[] } {
   let md = '';

@@ -35,7 +35,7 @@ test('unversioned paths answer as v1; an unknown version is a 404 with an errors
   const bare = await getJson(`${collector.url}/overview`);
   assert.equal(bare.status, 200);
   assert.deepEqual({ ...bare.body, uptimeMs: 0 }, { ...v1.body, uptimeMs: 0 });
-  assert.deepEqual(Object.keys(v1.body).sort(), ['agents', 'connectedAgents', 'events', 'rejectedFrames', 'routes', 'routesOverflowed', 'uptimeMs', 'version']);
+  assert.deepEqual(Object.keys(v1.body).sort(), ['agents', 'connectedAgents', 'events', 'rejectedFrames', 'routes', 'routesOverflowed', 'servicesOverflowed', 'uptimeMs', 'version']);
   assert.deepEqual(await getJson(`${collector.url}/v9/overview`), { status: 404, body: { errors: ['unknown API version v9; this collector serves v1'] } });
   assert.deepEqual(await getJson(`${collector.url}/v1/nothing`), { status: 404, body: { errors: ['no such endpoint: /v1/nothing'] } });
   assert.deepEqual(await getJson(`${collector.url}/dashboard/nothing.js`), { status: 404, body: { errors: ['no dashboard file "/dashboard/nothing.js"'] } });
@@ -76,9 +76,9 @@ test('requests Node cannot parse, oversized bodies and plain GETs of the ingest 
   const garbage = await raw('NONSENSE / HTTP/1.1\r\n\r\n');
   assert.equal(garbage.status, 400);
   assert.match(garbage.body.errors[0], /^malformed HTTP request: /);
-  const big = await raw(`PUT /v1/settings HTTP/1.1\r\nHost: x\r\nContent-Length: ${2 * 1024 * 1024}\r\nConnection: close\r\n\r\n`);
+  const big = await raw(`PUT /v1/settings HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${2 * 1024 * 1024}\r\nConnection: close\r\n\r\n`);
   assert.deepEqual(big, { status: 413, body: { errors: ['request body is larger than 1048576 bytes'] } });
-  const headers = await raw(`GET /v1/overview HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+  const headers = await raw(`GET /v1/overview HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
   assert.equal(headers.status, 431);
   const badPercent = await getJson(`${collector.url}/v1/routes/%E0%A4%A`);
   assert.deepEqual(badPercent, { status: 400, body: { errors: ['malformed percent-encoding in path segment "%E0%A4%A"'] } });

@@ -48,6 +48,15 @@ test('bad flags and values exit 2 with what was wrong', async () => {
   const badEnv = await runCollectorCli([], { NODEFLIGHT_COLLECTOR_PORT: '70000' });
   assert.equal(badEnv.code, 2);
   assert.match(badEnv.stderr, /NODEFLIGHT_COLLECTOR_PORT must be an integer from 0 to 65535, got "70000"/);
+  for (const [args, why] of [
+    [['--allowed-hosts', 'evil test'], /--allowed-hosts has a malformed host name "evil test"/],
+    [['--max-services', '0'], /--max-services must be a positive integer, got "0"/],
+    [['--gone-agent-ms', 'soon'], /--gone-agent-ms must be an integer number of milliseconds/],
+  ] as const) {
+    const bad = await runCollectorCli([...args]);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, why);
+  }
   const unknown = await runCollectorCli(['--colour']);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /Unknown option '--colour'/);

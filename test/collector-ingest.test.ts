@@ -32,6 +32,16 @@ test('without the right token the upgrade is refused with a 401 before any WebSo
   assert.equal((await overview()).agents, 0);
 });
 
+test('an upgrade under a name not allowed, or from a web page (any Origin), is refused with a 403 even with the token', async () => {
+  const rebound = await refusedUpgrade(ingestUrl(collector.url), { ...auth, host: 'evil.test' });
+  assert.equal(rebound.status, 403);
+  assert.match(rebound.body.errors[0], /^Host "evil\.test" is not allowed.*--allowed-hosts evil\.test$/);
+  const page = await refusedUpgrade(ingestUrl(collector.url), { ...auth, origin: collector.url });
+  assert.equal(page.status, 403);
+  assert.match(page.body.errors[0], /a WebSocket from a web page \(Origin "http:\/\/127\.0\.0\.1:\d+"\) cannot connect/);
+  assert.equal((await overview()).agents, 0);
+});
+
 test('state-changing REST calls need the token; reads do not', async () => {
   const refused = await sendJson('POST', `${collector.url}/v1/overview`, {});
   assert.equal(refused.status, 401);

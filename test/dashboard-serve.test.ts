@@ -31,7 +31,7 @@ after(async () => {
 });
 
 /** A GET of `target` byte for byte: no client library would send these paths unchanged. */
-const raw = (target: string) => rawHttp(collector.url, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+const raw = (target: string) => rawHttp(collector.url, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
 
 test('the page and every file it loads are served with their type, no-cache and an ETag', async () => {
   const page = await request(`${collector.url}/`);

@@ -18,10 +18,14 @@ function printJson(file: string): { events: PrintedEvent[] } {
   return JSON.parse(print.stdout);
 }
 
-/** Starts requests that never finish; resolves once each reached the service (it held the connection open for 100 ms). */
+/**
+ * Starts requests that never finish; resolves 300 ms after the service said it has them all
+ * (REPORT_HANG), with the time they were sent: on a loaded machine they can take a while to arrive.
+ */
 async function hang(svc: Service, paths: string[]): Promise<number> {
   const sentAt = Date.now();
   for (const p of paths) request(svc.url + p, { headersTimeout: 60_000 }).then((r) => r.body.dump(), () => undefined);
+  await waitFor(() => paths.every((p) => svc.stdout().includes(`hang ${p}\n`)) || undefined, 15_000, () => `not all of ${paths} arrived; stdout: ${svc.stdout()}`, svc.exited);
   await new Promise((r) => setTimeout(r, 300));
   return sentAt;
 }
@@ -32,12 +36,12 @@ interface Ending { end: number | string; stderr: string; stdout: string }
 async function bothWays(env: Record<string, string>, act: (svc: Service) => Promise<void>): Promise<{ bare: Ending; agent: Ending }> {
   const out: Record<string, Ending> = {};
   for (const preload of ['none', 'import'] as const) {
-    const svc = await startService('http-app.mjs', { preload, env });
+    const svc = await startService('http-app.mjs', { preload, env: { REPORT_HANG: '1', ...env } });
     await act(svc);
     const timer = setTimeout(() => svc.child.kill('SIGKILL'), 20_000);
     const end = await svc.exited;
     clearTimeout(timer);
-    out[preload] = { end, stderr: svc.stderr(), stdout: svc.stdout().replace(/^listening \d+\n/, '') };
+    out[preload] = { end, stderr: svc.stderr(), stdout: svc.stdout().replace(/^listening \d+\n/, '').replace(/^hang .*\n/gm, '') };
   }
   return { bare: out.none!, agent: out.import! };
 }
@@ -111,7 +115,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 test('a NODEFLIGHT_DUMP_SIGNAL dump lists the requests open then, with their ages; the service goes on', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'nodeflight-inflight-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const svc = await startService('http-app.mjs', { env: { NODEFLIGHT_DUMP_SIGNAL: 'SIGUSR2', NODEFLIGHT_DUMP: join(dir, 'exit.nfr') } });
+  const svc = await startService('http-app.mjs', { env: { NODEFLIGHT_DUMP_SIGNAL: 'SIGUSR2', NODEFLIGHT_DUMP: join(dir, 'exit.nfr'), REPORT_HANG: '1' } });
   t.after(() => svc.stop());
   await request(svc.url + '/orders/1').then((r) => r.body.dump());
   await hang(svc, ['/hang/s']);

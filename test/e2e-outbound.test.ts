@@ -79,8 +79,8 @@ test('fetch, undici and node:http calls are recorded with origin, path, status a
     assert.equal(row!.status, status);
     assert.equal(row!.error, null);
     // Timed to the response headers: never less than the upstream's sleep (libuv may fire
-    // a timer up to 1 ms early), and not much more on a loopback.
-    assert.ok(row!.durationMs >= sleptMs - 1 && row!.durationMs < sleptMs + 150, `${path}: ${row!.durationMs} ms`);
+    // a timer up to 1 ms early); the upper bound catches a wrong unit, not a slow machine.
+    assert.ok(row!.durationMs >= sleptMs - 1 && row!.durationMs < sleptMs + 1000, `${path}: ${row!.durationMs} ms`);
     assert.ok(row!.start >= startedAt - 50 && row!.start <= Date.now(), 'a wall-clock start');
   }
   for (const [row, path] of [[refusedFetch, '/nobody'], [refusedHttp, '/nobody']] as const) {

@@ -24,6 +24,15 @@ test('promtool check config: the scrape config and the rule files it names', { s
   assert.match(r.stdout, /SUCCESS: 7 rules found/);
 });
 
+for (const file of ['prometheus-federation.yml', 'prometheus-remote-write.yml']) {
+  test(`promtool check config: ${file}, the way up from many collectors`, { skip: noPromtool ?? false }, () => {
+    const r = promtool(['check', 'config', file], undefined, examplesDir);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, new RegExp(`SUCCESS: ${file.replace('.', '\\.')} is valid prometheus config file syntax`));
+    assert.match(r.stdout, /SUCCESS: 7 rules found/);
+  });
+}
+
 test('promtool check rules: the alert rules', { skip: noPromtool ?? false }, () => {
   const r = promtool(['check', 'rules', 'nodeflight-alerts.yml'], undefined, examplesDir);
   assert.equal(r.code, 0, r.stdout + r.stderr);

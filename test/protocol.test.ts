@@ -43,6 +43,10 @@ test('hello messages validate; bad ones say why', () => {
   };
   assert.ok('message' in validateAgentMessage(hello));
   assert.match((validateAgentMessage({ ...hello, pid: -1 }) as { error: string }).error, /pid/);
-  assert.match((validateAgentMessage({ ...hello, settings: { ...defaultLiveSettings, pathFilter: '(a+)+' } }) as { error: string }).error, /refused/);
+  assert.ok('message' in validateAgentMessage({ ...hello, instance: 'f'.repeat(32) }));
+  for (const instance of ['short', 'x'.repeat(129), 42]) {
+    assert.match((validateAgentMessage({ ...hello, instance }) as { error: string }).error, /hello\.instance must be a string of 16 to 128/);
+  }
+  assert.match((validateAgentMessage({ ...hello, settings: { ...defaultLiveSettings, pathFilter: '/a(?=b)' } }) as { error: string }).error, /refused/);
   assert.match((validateAgentMessage({ t: 'nope' }) as { error: string }).error, /unknown message type/);
 });

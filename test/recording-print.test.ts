@@ -78,14 +78,14 @@ test('--min-ms keeps events at least that long, and combines with --path-filter'
 });
 
 test('bad command lines: usage and exit 2; a missing file: exit 1; never a stack trace', async () => {
-  for (const args of [['--nope', file], [], [file, file], ['--min-ms', '-1', file], ['--min-ms', 'soon', file], ['--path-filter', '(a+)+', file], ['--path-filter', '[', file]]) {
+  for (const args of [['--nope', file], [], [file, file], ['--min-ms', '-1', file], ['--min-ms', 'soon', file], ['--path-filter', '(a)\\1', file], ['--path-filter', '[', file]]) {
     const r = await runCli(['print', ...args]);
     assert.equal(r.code, 2, args.join(' '));
     assert.equal(r.stdout, '');
     assert.match(r.stderr, /^nodeflight: /);
     assert.doesNotMatch(r.stderr, STACK_FRAME);
   }
-  assert.match((await runCli(['print', '--path-filter', '(a+)+', file])).stderr, /--path-filter: .*nested quantifier/);
+  assert.match((await runCli(['print', '--path-filter', '(a)\\1', file])).stderr, /--path-filter: .*backreferences .* cannot be matched in linear time/);
   const help = await runCli(['print', '--help']);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /^usage: nodeflight print/);

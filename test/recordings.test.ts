@@ -82,13 +82,16 @@ test('a dump through REST completes into one file that downloads, prints and sum
 });
 
 test('dumps hold only events within the request\'s lastMs and the agent\'s NODEFLIGHT_MAX_AGE_MS', async (t) => {
-  const aged = await startService('http-app.mjs', { env: { NODEFLIGHT_COLLECTOR: collector.url, NODEFLIGHT_TOKEN: TOKEN, NODEFLIGHT_SERVICE: 'aged-svc', NODEFLIGHT_MAX_AGE_MS: '1000' } });
+  const aged = await startService('http-app.mjs', { env: { NODEFLIGHT_COLLECTOR: collector.url, NODEFLIGHT_TOKEN: TOKEN, NODEFLIGHT_SERVICE: 'aged-svc', NODEFLIGHT_MAX_AGE_MS: '3000' } });
   t.after(() => aged.stop());
   await waitForAgent(collector.url, aged.child.pid!, (a) => a.connected);
   await hit(aged.url, ['/orders/old-1', '/orders/old-2']);
   await hit(svc.url, ['/orders/old-3']);
-  // Time is what this test is about: the old events must become older than 1 s.
-  await new Promise((r) => setTimeout(r, 1500));
+  const oldEnd = Date.now();
+  // Time is what this test is about: the old events must become older than the 3 s age limit,
+  // and the new ones stay within it while a loaded machine takes its time over the dumps.
+  await new Promise((r) => setTimeout(r, 3500));
+  const newStart = Date.now();
   await hit(aged.url, ['/orders/new-1']);
   await hit(svc.url, ['/orders/new-2']);
 
@@ -99,7 +102,9 @@ test('dumps hold only events within the request\'s lastMs and the agent\'s NODEF
     return JSON.parse(print.stdout).events.map((e: any) => e.path);
   };
   assert.deepEqual(await paths(await startDump({ service: 'aged-svc' })), ['/orders/new-1'], 'max age');
-  assert.deepEqual(await paths(await startDump({ service: 'rec-svc', lastMs: 1000 })), ['/orders/new-2'], 'lastMs');
+  // A window that ends halfway between the old events and the new ones.
+  const lastMs = Math.round(Date.now() - (oldEnd + newStart) / 2);
+  assert.deepEqual(await paths(await startDump({ service: 'rec-svc', lastMs })), ['/orders/new-2'], 'lastMs');
   const all = await paths(await startDump({ service: 'rec-svc' }));
   assert.deepEqual(all.slice(-2), ['/orders/old-3', '/orders/new-2'], 'no bound: the whole ring');
 });

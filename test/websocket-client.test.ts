@@ -28,7 +28,7 @@ function connect(url: URL, headers: Record<string, string> = {}, maxPayload = 10
     error: (err) => seen.errors.push(err.message),
     close: (code, reason) => onClose([code, reason]),
   };
-  return { client: new WebSocketClient(url, headers, maxPayload, 5000, events), seen };
+  return { client: new WebSocketClient(url, { headers, maxPayload, handshakeTimeoutMs: 5000, silenceTimeoutMs: 0 }, events), seen };
 }
 
 test('handshake with headers and path; binary frames both ways; fragments reassembled; pings answered; a clean close', async (t) => {
@@ -100,7 +100,7 @@ test('a handler that throws ends the connection with 1011 and never reaches the 
   const closed = new Promise<[number, string]>((r) => { onClose = r; });
   const errors: string[] = [];
   let opened = false;
-  new WebSocketClient(url, {}, 1024, 5000, {
+  new WebSocketClient(url, { headers: {}, maxPayload: 1024, handshakeTimeoutMs: 5000, silenceTimeoutMs: 0 }, {
     open: () => { opened = true; }, text: () => {}, refused: () => {}, close: (code, reason) => onClose([code, reason]),
     message: () => { throw new Error('handler failed'); },
     error: (err) => errors.push(err.message),

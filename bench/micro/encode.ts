@@ -141,7 +141,7 @@ async function send(o: CaseOptions): Promise<Result> {
       const open = new Promise<void>((resolve) => { opened = resolve; });
       let closing = false;
       const fail = (err: Error) => { if (!closing) throw err; };
-      const ws = new WebSocketClient(new URL(`ws://127.0.0.1:${port}/`), {}, 64 * 1024, 10_000, {
+      const ws = new WebSocketClient(new URL(`ws://127.0.0.1:${port}/`), { headers: {}, maxPayload: 64 * 1024, handshakeTimeoutMs: 10_000, silenceTimeoutMs: 0 }, {
         open: opened, message: () => {}, text: () => {}, refused: (status) => fail(new Error(`send: the sink refused the upgrade (${status})`)), error: fail, close: () => {},
       });
       await open;

@@ -30,7 +30,7 @@ async function ingest(o: CaseOptions): Promise<Result[]> {
   const rounds = Math.max(1, Math.round(o.rounds));
   // The collector's default limits, as `nodeflight collector` runs.
   const limits = resolveConfig({}, {});
-  const aggregator = new Aggregator(limits.maxRoutes, limits.maxRecentEvents);
+  const aggregator = new Aggregator(limits.maxRoutes, limits.maxRecentEvents, limits.maxServices);
   const decoder = createDecoder();
   const total: number[] = [];
   const decode: number[] = [];

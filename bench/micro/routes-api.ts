@@ -1,37 +1,9 @@
-// (d) GET /v1/routes with 1,000 routes: a collector started with the programmatic API
-// (its clock injected, so that five minutes of 5 s intervals pass in a moment), fed by
-// a WebSocket client speaking the agent protocol, one batch per interval with events on
-// every route; then the REST call timed end to end (request sent to last byte read),
-// for all time and for the windows that decode retained interval snapshots. Before each
-// GET (untimed) one more batch puts events on every route: the collector reuses a
-// route's figures while it records nothing, and the busy case is the one to measure.
-import { once } from 'node:events';
+// (d) GET /v1/routes with 1,000 busy routes (busy-routes.ts), timed end to end (request
+// sent to last byte read), for all time and for the windows that decode retained
+// interval snapshots. Before each GET (untimed) one more batch puts events on every route.
 import { request } from 'undici';
-import WebSocket from 'ws';
-import { startCollector } from '../../collector/index.js';
-import { createDecoder, createEncoder } from '../../protocol/codec.js';
-import { INGEST_PATH, PROTOCOL_VERSION, type EventColumns } from '../../protocol/messages.js';
-import { defaultLiveSettings } from '../../protocol/settings.js';
+import { ROUTES, startBusyCollector } from './busy-routes.js';
 import { runCase, summarizeRounds, type CaseOptions, type Result } from './timing.js';
-
-const ROUTES = 1000;
-const EVENTS_PER_ROUTE = 8;
-/** 5 minutes of the collector's 5 s intervals, each with events on every route. */
-const INTERVALS = 61;
-
-function batch(seq: number, start: number): { t: 'batch'; seq: number; counters: object; events: EventColumns } {
-  const n = ROUTES * EVENTS_PER_ROUTE;
-  const strings = ['GET'];
-  for (let r = 0; r < ROUTES; r++) strings.push(`/api/v1/resource-${r}/:id`);
-  const events: EventColumns = {
-    count: n, strings,
-    start: new Float64Array(n).fill(start), duration: Float64Array.from({ length: n }, (_, i) => 0.05 + ((i * 7919) % 5000) / 100),
-    method: new Uint32Array(n), path: Uint32Array.from({ length: n }, (_, i) => 1 + (i % ROUTES)), route: Uint32Array.from({ length: n }, (_, i) => 1 + (i % ROUTES)),
-    status: Uint16Array.from({ length: n }, (_, i) => (i % 97 === 0 ? 500 : 200)), size: new Float64Array(n).fill(512), flags: new Uint8Array(n),
-  };
-  const sent = (seq - 1) * n;
-  return { t: 'batch', seq, counters: { recorded: sent + n, filtered: 0, dropped: 0, sent, buffered: n, hookErrors: 0 }, events };
-}
 
 async function timeGet(url: string, o: CaseOptions, name: string, touch: () => Promise<void>): Promise<Result> {
   const once1 = async (): Promise<number> => {
@@ -56,42 +28,8 @@ async function timeGet(url: string, o: CaseOptions, name: string, touch: () => P
 }
 
 async function routesApi(o: CaseOptions): Promise<Result[]> {
-  let now = Date.UTC(2026, 0, 1);
-  const collector = await startCollector({ port: 0, host: '127.0.0.1', clock: () => now });
-  const ws = new WebSocket(collector.url.replace('http:', 'ws:') + INGEST_PATH, { perMessageDeflate: false });
+  const { collector, touch, close } = await startBusyCollector(o, 'bench-routes-api');
   try {
-    await once(ws, 'open');
-    const packr = createEncoder();
-    const unpackr = createDecoder();
-    const replies: Array<{ t: string; seq?: number }> = [];
-    let wake: (() => void) | null = null;
-    ws.on('message', (data: Buffer) => {
-      replies.push(unpackr.unpack(data) as { t: string; seq?: number });
-      wake?.();
-    });
-    const reply = async (t: string): Promise<void> => {
-      for (;;) {
-        const i = replies.findIndex((m) => m.t === t);
-        if (i !== -1) return void replies.splice(i, 1);
-        await new Promise<void>((resolve) => { wake = resolve; });
-      }
-    };
-    ws.send(packr.pack({
-      t: 'hello', protocol: PROTOCOL_VERSION, agentId: 'bench-routes-api', service: 'bench', host: 'bench', pid: process.pid,
-      nodeVersion: process.version, agentVersion: '0.0.0', startTime: now, settings: defaultLiveSettings, settingsVersion: 0,
-    }));
-    await reply('welcome');
-    const intervals = Math.max(2, Math.round(INTERVALS * Math.min(1, o.scale)));
-    for (let k = 1; k <= intervals; k++) {
-      now += 5000;
-      ws.send(packr.pack(batch(k, now)));
-      await reply('ack');
-    }
-    let seq = intervals;
-    const touch = async (): Promise<void> => {
-      ws.send(packr.pack(batch(++seq, now)));
-      await reply('ack');
-    };
     const base = `${collector.url}/v1/routes`;
     return [
       await timeGet(base, o, 'GET /v1/routes', touch),
@@ -99,8 +37,7 @@ async function routesApi(o: CaseOptions): Promise<Result[]> {
       await timeGet(`${base}?window=5m`, o, 'GET /v1/routes?window=5m', touch),
     ];
   } finally {
-    ws.terminate();
-    await collector.close();
+    await close();
   }
 }
 

@@ -12,14 +12,19 @@ import http from 'node:http';
 import v8 from 'node:v8';
 
 const agentKey = Symbol.for('nodeflight.agent');
-const otelKey = Symbol.for('nodeflight.bench.otel');
+/** Preloads that count what they saw register a reader under one of these (see their files). */
+const peerKeys = {
+  otel: Symbol.for('nodeflight.bench.otel'),
+  naive: Symbol.for('nodeflight.bench.naive'),
+  empty: Symbol.for('nodeflight.bench.empty'),
+};
 
 /** What each variant's instrumentation has counted so far; the harness checks it is live. */
 async function instrumentation(prom) {
   const agent = globalThis[agentKey];
   const out = {};
   if (agent !== undefined) out.nodeflight = typeof agent === 'object' ? agent.counters() : { off: true };
-  if (globalThis[otelKey] !== undefined) out.otel = globalThis[otelKey]();
+  for (const [name, key] of Object.entries(peerKeys)) if (globalThis[key] !== undefined) out[name] = globalThis[key]();
   if (prom !== null) out.prom = { observed: await prom.observed() };
   return out;
 }
@@ -50,7 +55,7 @@ export async function serve(handler) {
   process.on('disconnect', () => process.exit(0));
   process.on('SIGINT', () => process.exit(0));
   server.keepAliveTimeout = 60_000;
-  server.listen(0, '127.0.0.1', () => process.send({ type: 'ready', port: server.address().port }));
+  server.listen(0, '127.0.0.1', () => process.send({ type: 'ready', port: server.address().port, pid: process.pid }));
 }
 
 /** ~1 KB of JSON, built per request as a real handler would. */

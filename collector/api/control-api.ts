@@ -35,6 +35,18 @@ export interface ControlApi {
   serve(method: string, path: string, query: URLSearchParams, req: IncomingMessage, res: ServerResponse): boolean;
 }
 
+/**
+ * A page may send a text/plain, form or bodiless request anywhere without a CORS
+ * preflight, but never one with this type: so no page can change state it cannot read.
+ */
+function requireJson(method: string, req: IncomingMessage): void {
+  const type = req.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+  if (type !== 'application/json') {
+    const got = type === undefined ? 'none' : JSON.stringify(type);
+    throw new HttpError(415, `${method} requests need Content-Type: application/json, got ${got}`);
+  }
+}
+
 export function createControlApi(control: Control): ControlApi {
   const { agents, store, recordings } = control;
 
@@ -209,6 +221,7 @@ export function createControlApi(control: Control): ControlApi {
       if (match === null) return false;
       let result: ReturnType<Handler>;
       try {
+        if (method !== 'GET' && method !== 'HEAD') requireJson(method, req);
         result = match.handler(match.params, query, req, res);
       } catch (err) {
         result = Promise.reject(err);

@@ -9,9 +9,11 @@ import { authMessage, type TokenCheck } from '../http/auth.js';
 import { MAX_BODY_BYTES } from '../http/body.js';
 import type { ControlApi } from './control-api.js';
 import { serveDashboard } from './dashboard.js';
+import type { HostCheck } from '../http/host-check.js';
 import type { Ingest } from '../ingest/ingest.js';
 import { LiveFeed } from './live.js';
-import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
+import { negotiate } from './exposition.js';
+import { renderMetrics } from './metrics.js';
 import { parseInteger, parseMilliseconds, parseText, parseWindow, readQuery } from '../http/query.js';
 import { errorReply, HttpError, json, send, type Reply } from '../http/respond.js';
 import { PACKAGE_VERSION } from '../../protocol/version.js';
@@ -33,6 +35,7 @@ export interface ApiDeps {
   aggregator: Aggregator;
   ingest: Ingest;
   checkToken: TokenCheck;
+  checkHost: HostCheck;
   clock: () => number;
   startedAt: number;
   /** Settings and recordings (control-api.ts). */
@@ -86,6 +89,7 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
         rejectedFrames: deps.ingest.rejectedFrames,
         routes: agg.routeCount,
         routesOverflowed: agg.overflowedEvents(),
+        servicesOverflowed: agg.foldedServiceEvents(),
       });
     })
     .get('/agents', (_p, q) => {
@@ -119,11 +123,6 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
         }),
       });
     })
-    .get('/metrics', (_p, q) => {
-      readQuery(q, []);
-      const body = renderMetrics({ agg, agents, rejectedFrames: deps.ingest.rejectedFrames, now: clock(), series: deps.series, inflight: deps.inflight });
-      return { status: 200, type: METRICS_CONTENT_TYPE, body };
-    })
     .get('/ingest', () => {
       throw new HttpError(426, 'this is the agents\' WebSocket endpoint; connect with a WebSocket upgrade', { upgrade: 'websocket' });
     });
@@ -136,8 +135,26 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
   const read = (path: string): string => router.match('GET', path)!.handler({}, new URLSearchParams()).body;
   const live = new LiveFeed({ snapshot: () => `{"time":${clock()},"overview":${read('/overview')},"routes":${read('/routes')},"agents":${read('/agents')}}` });
 
-  /** Returns null when the dashboard or the live feed answered itself. */
+  /** Rendered over several event-loop turns (metrics.ts), so it answers by itself. */
+  function serveMetrics(req: IncomingMessage, res: ServerResponse): void {
+    const format = negotiate(req.headers.accept);
+    renderMetrics(format, { agg, agents, rejectedFrames: deps.ingest.rejectedFrames, now: clock(), series: deps.series, inflight: deps.inflight }).then(
+      (body) => {
+        if (res.destroyed) return;
+        res.writeHead(200, { 'content-type': format.contentType, 'content-length': body.length, 'cache-control': 'no-store', vary: 'Accept' });
+        res.end(body);
+      },
+      (err: unknown) => {
+        process.stderr.write(`[nodeflight] collector: ${(err as Error).stack ?? String(err)}\n`);
+        if (!res.headersSent && !res.destroyed) send(res, errorReply(500, ['internal error; the collector logged it']));
+      },
+    );
+  }
+
+  /** Returns null when the dashboard, the live feed or /metrics answered itself. */
   function handle(req: IncomingMessage, res: ServerResponse): Reply | null {
+    const refused = deps.checkHost(req.headers.host);
+    if (refused !== null) throw new HttpError(403, refused);
     const method = req.method ?? 'GET';
     let url: URL;
     try {
@@ -153,6 +170,11 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
     if (method === 'GET' && stripVersion(pathname) === '/live') {
       readQuery(url.searchParams, []);
       live.serve(req, res);
+      return null;
+    }
+    if ((method === 'GET' || method === 'HEAD') && stripVersion(pathname) === '/metrics') {
+      readQuery(url.searchParams, []);
+      serveMetrics(req, res);
       return null;
     }
     // Refused before anything is read; closing the connection spares reading the body.

@@ -52,8 +52,8 @@ export class Control implements IngestControl {
     if (agent.settingsRejected !== null && agent.settingsRejected.version <= m.version) agent.settingsRejected = null;
   }
 
-  onDumpData(agent: AgentState, link: object, m: DumpDataMessage): void {
-    this.recordings.onDumpData(agent, link, m);
+  onDumpData(agent: AgentState, link: object, m: DumpDataMessage, bytes: number): void {
+    this.recordings.onDumpData(agent, link, m, bytes);
   }
 
   onClosed(agent: AgentState, link: object): void {

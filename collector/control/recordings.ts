@@ -9,12 +9,14 @@
 // to `<id>.nfr` once every agent sent its last block, so a file under its final name is
 // always whole. The operation FAILS, and its partial file is removed, when an agent's
 // connection closes before its last block, when an agent sends nothing for `timeoutMs`,
-// or when the file cannot be written. Finished operations are kept for `storeMs` (like
-// Flink's rest.async.store-duration), then forgotten: a GET is a 404 from then on.
-// Files in a data directory stay there; files in the collector's own temporary
-// directory are removed with their operation, and the directory when the collector closes.
+// when the whole is not done within `maxMs` (however busy its agents), when one agent
+// sends more than `agentMaxBytes` or all together more than `maxBytes`, or when the file
+// cannot be written. Finished operations are kept for `storeMs` (like Flink's
+// rest.async.store-duration), then forgotten with their file, so the directory holds no
+// more than the operations the API can still name (JFR's bounded repository). Files
+// left by a collector that did not close are removed when the next one starts.
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AgentIdentity, DumpDataMessage, DumpRequestMessage } from '../../protocol/messages.js';
@@ -30,6 +32,12 @@ export interface RecordingOptions {
   timeoutMs: number;
   /** How long a finished operation is kept. */
   storeMs: number;
+  /** An operation not complete this long after it started fails. */
+  maxMs: number;
+  /** Bytes of dump frames one agent may send into one operation. */
+  agentMaxBytes: number;
+  /** Bytes of dump frames of one operation, all agents together. */
+  maxBytes: number;
   clock: () => number;
 }
 
@@ -37,12 +45,16 @@ export interface RecordingOptions {
 export const MAX_IN_PROGRESS = 8;
 /** Finished operations kept; past this the oldest is forgotten early. */
 const MAX_FINISHED = 1000;
+/** The names this collector gives its files: `<32 hex>.nfr` and `.nfr.part`. */
+const LEFT_OVER = /^[0-9a-f]{32}\.nfr(\.part)?$/;
 
 interface Pending {
   /** The connection the request went out on: an answer must come back on it. */
   link: object;
   identity: AgentIdentity;
   introduced: boolean;
+  /** Bytes of dump frames received from it. */
+  bytes: number;
 }
 
 export interface Operation {
@@ -61,7 +73,11 @@ export interface Operation {
   chain: Promise<void>;
   writer: Promise<RecordingWriter> | null;
   partPath: string;
+  /** The no-answer timer while IN_PROGRESS; the expiry timer once finished. */
   timer: NodeJS.Timeout | null;
+  deadline: NodeJS.Timeout | null;
+  /** Bytes of dump frames received, every agent together. */
+  received: number;
 }
 
 /** Sends a message to an agent; returns the connection it went out on, or null if there is none. */
@@ -94,7 +110,7 @@ export class Recordings {
     const op: Operation = {
       id, status: 'IN_PROGRESS', createdAt: this.opts.clock(), finishedAt: 0, failureCause: null, location: null,
       events: 0, bytes: 0, agentIds: agents.map((a) => a.id), pending: new Map(), chain: Promise.resolve(), writer: null,
-      partPath: '', timer: null,
+      partPath: '', timer: null, deadline: null, received: 0,
     };
     this.ops.set(id, op);
     op.writer = this.directory().then((dir) => {
@@ -109,9 +125,10 @@ export class Recordings {
         this.fail(op, `agent ${a.id} (${a.service}) disconnected before the dump request was sent`);
         return op;
       }
-      op.pending.set(a.id, { link, identity: identityOf(a), introduced: false });
+      op.pending.set(a.id, { link, identity: identityOf(a), introduced: false, bytes: 0 });
     }
     this.arm(op);
+    op.deadline = setTimeout(() => this.fail(op, `not complete within ${this.opts.maxMs} ms`), this.opts.maxMs).unref();
     return op;
   }
 
@@ -121,11 +138,21 @@ export class Recordings {
     return this.ops.get(id);
   }
 
-  onDumpData(agent: AgentState, link: object, m: DumpDataMessage): void {
+  /** `bytes`: the size of the frame that carried `m`. */
+  onDumpData(agent: AgentState, link: object, m: DumpDataMessage, bytes: number): void {
     const op = this.ops.get(m.requestId);
     const p = op?.pending.get(agent.id);
     // A late answer (after a failure or a timeout) or one nobody asked for: ignored.
     if (op === undefined || op.status !== 'IN_PROGRESS' || p === undefined || p.link !== link) return;
+    p.bytes += bytes;
+    op.received += bytes;
+    if (p.bytes > this.opts.agentMaxBytes) {
+      const who = `agent ${agent.id} (${agent.service})`;
+      return this.fail(op, `${who} sent more than ${this.opts.agentMaxBytes} bytes (--recording-agent-max-bytes)`);
+    }
+    if (op.received > this.opts.maxBytes) {
+      return this.fail(op, `the agents sent more than ${this.opts.maxBytes} bytes (--recording-max-bytes)`);
+    }
     this.arm(op);
     const { events, counters, inflight } = m;
     op.chain = op.chain.then(async () => {
@@ -153,11 +180,22 @@ export class Recordings {
     }
   }
 
-  /** Fails what is under way, waits for the files to close, removes a temporary directory. */
+  /** Removes the files a collector that did not close left in the data directory. */
+  async sweep(): Promise<void> {
+    if (this.ownsDir) return;
+    const dir = join(this.opts.dataDir!, 'recordings');
+    const names = await readdir(dir).catch(() => [] as string[]);
+    await Promise.all(names.filter((n) => LEFT_OVER.test(n)).map((n) => rm(join(dir, n), { force: true })));
+  }
+
+  /** Fails what is under way, waits for the files to close, removes them (and a temporary directory). */
   async close(): Promise<void> {
     this.closed = true;
     for (const op of this.ops.values()) this.fail(op, 'the collector shut down');
-    await Promise.all([...this.ops.values()].map((op) => op.chain));
+    const ops = [...this.ops.values()];
+    await Promise.all(ops.map((op) => op.chain));
+    for (const op of ops) this.forget(op);
+    await Promise.all(ops.map((op) => op.chain));
     if (this.ownsDir && this.dir !== null) {
       const dir = await this.dir.catch(() => null);
       if (dir !== null) await rm(dir, { recursive: true, force: true });
@@ -186,6 +224,7 @@ export class Recordings {
   private complete(op: Operation): void {
     if (op.timer) clearTimeout(op.timer);
     op.timer = null;
+    if (op.deadline) clearTimeout(op.deadline);
     op.chain = op.chain.then(async () => {
       if (op.status !== 'IN_PROGRESS') return;
       const w = await op.writer!;
@@ -196,20 +235,28 @@ export class Recordings {
       // The collector may have shut down meanwhile; the file is whole all the same.
       if (op.status !== 'IN_PROGRESS') return;
       Object.assign(op, { status: 'COMPLETED', location, events: w.events, bytes: size, finishedAt: this.opts.clock() });
-      this.trim();
+      this.finished(op);
     }).catch((err: Error) => this.fail(op, `could not finish the recording file: ${err.message}`));
   }
 
   private fail(op: Operation, cause: string): void {
     if (op.status !== 'IN_PROGRESS') return;
     if (op.timer) clearTimeout(op.timer);
+    if (op.deadline) clearTimeout(op.deadline);
     Object.assign(op, { status: 'FAILED', failureCause: cause, finishedAt: this.opts.clock(), timer: null });
     op.pending.clear();
     op.chain = op.chain.then(async () => {
       const w = await op.writer;
       await w?.close();
     }).catch(() => undefined).then(() => (op.partPath ? rm(op.partPath, { force: true }) : undefined)).catch(() => undefined);
+    this.finished(op);
+  }
+
+  /** Forgets `op` once its store time is over, even if nobody asks for any operation again. */
+  private finished(op: Operation): void {
     this.trim();
+    if (this.closed || !this.ops.has(op.id)) return;
+    op.timer = setTimeout(() => this.ops.get(op.id) === op && this.forget(op), this.opts.storeMs).unref();
   }
 
   private expire(): void {
@@ -234,6 +281,10 @@ export class Recordings {
 
   private forget(op: Operation): void {
     this.ops.delete(op.id);
-    if (this.ownsDir && op.location !== null && !this.closed) void rm(op.location, { force: true }).catch(() => undefined);
+    if (op.timer) clearTimeout(op.timer);
+    if (op.location !== null) {
+      const file = op.location;
+      op.chain = op.chain.then(() => rm(file, { force: true })).catch(() => undefined);
+    }
   }
 }

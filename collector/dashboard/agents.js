@@ -1,6 +1,8 @@
 // The agents table and the warning shown when any agent lost events.
 import * as fmt from './format.js';
+/** @import { AgentJson } from './api-types.js' */
 
+/** @param {Pick<AgentJson, 'service' | 'host' | 'pid'>} a */
 export function agentLabel(a) {
   return `${a.service} · ${a.host}:${a.pid}`;
 }
@@ -9,12 +11,18 @@ export function agentLabel(a) {
  * Fills a scope <select>: '' (everything), then `service:NAME` and `agent:ID` options.
  * Rebuilt only when the agents change, so an open list is not disturbed; `key` is the
  * select's last build, returned anew.
+ * @param {HTMLSelectElement} select
+ * @param {AgentJson[]} agents
+ * @param {string} allLabel
+ * @param {string} key
+ * @returns {string}
  */
 export function fillScopes(select, agents, allLabel, key) {
   const services = [...new Set(agents.map((a) => a.service))].sort();
   const next = `${services.join('\n')}\n\n${agents.map((a) => `${a.id}\t${agentLabel(a)}`).join('\n')}`;
   if (next === key) return key;
   const chosen = select.value;
+  /** @type {HTMLElement[]} */
   const options = [fmt.el('option', { value: '' }, allLabel)];
   if (services.length > 0) {
     const bySvc = fmt.el('optgroup', { label: 'service' });
@@ -28,7 +36,9 @@ export function fillScopes(select, agents, allLabel, key) {
   return next;
 }
 
+/** @param {AgentJson} a */
 function settingsText(a) {
+  /** @type {Partial<AgentJson['settings']>} */
   const s = a.settings ?? {};
   const parts = [`filter ${s.pathFilter ?? '.*'}`, `≥ ${s.thresholdMs ?? 0} ms`];
   if (s.sampleRate !== undefined && s.sampleRate !== 1) parts.push(`sample ${s.sampleRate}`);
@@ -36,6 +46,12 @@ function settingsText(a) {
   return `${parts.join(', ')} (v${a.settingsVersion ?? 0})`;
 }
 
+/**
+ * @param {HTMLTableElement} table
+ * @param {HTMLElement} empty
+ * @param {HTMLElement} warning
+ * @param {AgentJson[]} agents
+ */
 export function renderAgents(table, empty, warning, agents) {
   const rows = agents.map((a) => {
     const c = a.counters;

@@ -4,6 +4,7 @@
 import { renderAgents } from './agents.js';
 import { askToken, get, getToken } from './api.js';
 import { LatencyChart, PercentileChart } from './charts.js';
+import { $ } from './dom.js';
 import * as fmt from './format.js';
 import { InflightPanel } from './inflight.js';
 import { connectLive } from './live.js';
@@ -12,26 +13,32 @@ import { RoutesTable } from './routes.js';
 import { pauseMarks, RuntimePanel } from './runtime.js';
 import { SettingsPanel } from './settings.js';
 import { Slowest } from './slowest.js';
-
-const $ = (id) => document.getElementById(id);
+/** @import { Overview, RouteDetailJson, RouteJson, Snapshot } from './api-types.js' */
+/** @import { LiveState } from './live.js' */
 
 /** The selected route is kept in the address (#route=<id>), so a link shows the same charts. */
 const fromHash = () => new URLSearchParams(location.hash.slice(1)).get('route');
+/** @type {{ snapshot: Snapshot | null, service: string, selected: string | null }} */
 const state = { snapshot: null, service: '', selected: fromHash() };
 
-const routesTable = new RoutesTable($('routes-table'), $('routes-empty'), { onSelect: (id) => selectRoute(id) });
+const serviceFilter = $('service-filter', HTMLSelectElement);
+const slowestRouteOnly = $('slowest-route-only', HTMLInputElement);
+const routesTable = new RoutesTable($('routes-table', HTMLTableElement), $('routes-empty', HTMLElement), { onSelect: (id) => selectRoute(id) });
 const marks = pauseMarks();
-const latency = new LatencyChart($('latency-chart'), [marks.plugin]);
-const percentiles = new PercentileChart($('hdr-chart'));
-const slowest = new Slowest($('slowest-table'), $('slowest-empty'), $('slowest-min'), $('slowest-route-only'));
-const settings = new SettingsPanel($('settings'));
-const recordings = new RecordingsPanel($('recordings'));
+const latency = new LatencyChart($('latency-chart', HTMLElement), [marks.plugin]);
+const percentiles = new PercentileChart($('hdr-chart', HTMLElement));
+const slowest = new Slowest($('slowest-table', HTMLTableElement), $('slowest-empty', HTMLElement), $('slowest-min', HTMLInputElement), slowestRouteOnly);
+const settings = new SettingsPanel($('settings', HTMLElement));
+const recordings = new RecordingsPanel($('recordings', HTMLElement));
 const runtime = new RuntimePanel({
-  select: $('runtime-agent'), loop: $('runtime-loop-chart'), memory: $('runtime-memory-chart'), summary: $('runtime-summary'), empty: $('runtime-empty'),
-  gone: $('runtime-gone'),
+  select: $('runtime-agent', HTMLSelectElement), loop: $('runtime-loop-chart', HTMLElement), memory: $('runtime-memory-chart', HTMLElement),
+  summary: $('runtime-summary', HTMLElement), empty: $('runtime-empty', HTMLElement), gone: $('runtime-gone', HTMLElement),
 }, marks);
-const inflight = new InflightPanel({ table: $('inflight-table'), empty: $('inflight-empty'), summary: $('inflight-summary') });
+const inflight = new InflightPanel({
+  table: $('inflight-table', HTMLTableElement), empty: $('inflight-empty', HTMLElement), summary: $('inflight-summary', HTMLElement),
+});
 
+/** @param {Overview} o */
 function renderOverview(o) {
   const items = [
     ['agents', `${o.connectedAgents} / ${o.agents} connected`],
@@ -41,14 +48,15 @@ function renderOverview(o) {
     ['up', fmt.uptime(o.uptimeMs)],
     ['version', o.version],
   ];
-  $('overview').replaceChildren(...items.flatMap(([k, v]) => {
+  $('overview', HTMLElement).replaceChildren(...items.flatMap(([k, v]) => {
     const dd = fmt.el('dd', { 'data-key': k, class: k === 'dropped' && o.events.dropped > 0 ? 'bad' : undefined }, v);
     return [fmt.el('dt', {}, k), dd];
   }));
 }
 
+/** @param {RouteJson[]} routes */
 function renderServices(routes) {
-  const select = /** @type {HTMLSelectElement} */ ($('service-filter'));
+  const select = serviceFilter;
   const services = [...new Set(routes.map((r) => r.service))].sort();
   const have = [...select.options].slice(1).map((o) => o.value);
   if (have.join('\n') === services.join('\n')) return;
@@ -69,16 +77,18 @@ function renderRoutes() {
   // Keep a route selected while there is one to show: the one in the address, else the
   // first in the table's order.
   if (routes.length === 0) return;
-  const wanted = routes.some((r) => r.id === state.selected) ? state.selected : routesTable.order()[0];
+  const { selected } = state;
+  const wanted = selected !== null && routes.some((r) => r.id === selected) ? selected : routesTable.order()[0];
   if (routesTable.selected !== wanted) routesTable.select(wanted);
 }
 
+/** @param {Snapshot} snapshot */
 function onSnapshot(snapshot) {
   state.snapshot = snapshot;
   renderOverview(snapshot.overview);
   renderServices(snapshot.routes.routes);
   renderRoutes();
-  renderAgents($('agents-table'), $('agents-empty'), $('agents-warning'), snapshot.agents.agents);
+  renderAgents($('agents-table', HTMLTableElement), $('agents-empty', HTMLElement), $('agents-warning', HTMLElement), snapshot.agents.agents);
   settings.update(snapshot.agents.agents);
   recordings.update(snapshot.agents.agents);
   refreshDetail();
@@ -94,23 +104,28 @@ function chooseRuntimeAgent() {
   runtime.choose(r?.service ?? state.service, state.snapshot?.agents.agents ?? []);
 }
 
+/** @param {string} id */
 function selectRoute(id) {
   const changed = state.selected !== id;
   state.selected = id;
   if (fromHash() !== id) history.replaceState(null, '', `#${new URLSearchParams({ route: id })}`);
   const r = state.snapshot?.routes.routes.find((x) => x.id === id);
   const name = r ? `${r.service} · ${r.method} ${r.route}` : 'no route selected';
-  $('latency-route').textContent = name;
-  $('hdr-route').textContent = name;
+  $('latency-route', HTMLElement).textContent = name;
+  $('hdr-route', HTMLElement).textContent = name;
   if (changed) {
     chooseRuntimeAgent();
     refreshRuntime();
     refreshDetail();
-    if (/** @type {HTMLInputElement} */ ($('slowest-route-only')).checked) refreshSlowest();
+    if (slowestRouteOnly.checked) refreshSlowest();
   }
 }
 
-/** Runs `task` with at most one run in flight; a call during a run asks for one more after it. */
+/**
+ * Runs `task` with at most one run in flight; a call during a run asks for one more after it.
+ * @param {() => Promise<void>} task
+ * @returns {() => void}
+ */
 function single(task) {
   let running = false;
   let again = false;
@@ -123,7 +138,7 @@ function single(task) {
     try {
       await task();
     } catch (err) {
-      console.warn('nodeflight dashboard:', err.message ?? err);
+      console.warn('nodeflight dashboard:', err instanceof Error ? err.message : err);
     } finally {
       running = false;
       if (again) {
@@ -138,7 +153,7 @@ function single(task) {
 const refreshDetail = single(async () => {
   const id = state.selected;
   if (id === null) return;
-  const detail = await get(`/v1/routes/${encodeURIComponent(id)}`);
+  const detail = /** @type {RouteDetailJson} */ (await get(`/v1/routes/${encodeURIComponent(id)}`));
   if (id !== state.selected) return;
   latency.update(detail.intervals);
   percentiles.update(detail.histogram);
@@ -153,26 +168,27 @@ const refreshSlowest = single(async () => {
   await slowest.refresh({ service: state.service, routeId: state.selected }, state.snapshot?.agents.agents ?? []);
 });
 
+/** @param {LiveState} s */
 function showLiveState(s) {
-  const pill = $('live-status');
+  const pill = $('live-status', HTMLElement);
   if (pill.dataset.state === s) return;
   pill.dataset.state = s;
   pill.textContent = { live: 'live', reconnecting: 'reconnecting…', polling: 'live (polling)', offline: 'collector unreachable', paused: 'paused (tab hidden)' }[s] ?? s;
 }
 
 function showToken() {
-  $('token-button').textContent = getToken() ? 'Token ✓' : 'Token';
+  $('token-button', HTMLButtonElement).textContent = getToken() ? 'Token ✓' : 'Token';
 }
 
-$('service-filter').addEventListener('change', (event) => {
-  state.service = /** @type {HTMLSelectElement} */ (event.target).value;
+serviceFilter.addEventListener('change', () => {
+  state.service = serviceFilter.value;
   renderRoutes();
   refreshSlowest();
   refreshInflight();
 });
-$('slowest-min').addEventListener('change', () => refreshSlowest());
-$('slowest-route-only').addEventListener('change', () => refreshSlowest());
-$('token-button').addEventListener('click', () => void askToken('The token is sent with changes as Authorization: Bearer.'));
+$('slowest-min', HTMLInputElement).addEventListener('change', () => refreshSlowest());
+slowestRouteOnly.addEventListener('change', () => refreshSlowest());
+$('token-button', HTMLButtonElement).addEventListener('click', () => void askToken('The token is sent with changes as Authorization: Bearer.'));
 document.addEventListener('nodeflight:token', showToken);
 showToken();
 

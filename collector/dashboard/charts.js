@@ -7,15 +7,25 @@
 // Each chart element carries data-points (and data-events) so tests can see updates.
 import uPlot from '/dashboard/vendor/uPlot.esm.js';
 import * as fmt from './format.js';
+/** @import { IntervalPoint, PercentilePoint } from './api-types.js' */
 
 const HEIGHT = 240;
 const COLORS = { p50: '#2f7d32', p99: '#d9822b', max: '#c62828', hdr: '#1f4e79' };
 
-const msValue = (_u, v) => (v === null || v === undefined ? '–' : `${fmt.ms(v)} ms`);
+/** A series' legend value: milliseconds. @type {(u: uPlot, v: number | null) => string} */
+export const msValue = (_u, v) => (v === null || v === undefined ? '–' : `${fmt.ms(v)} ms`);
+/** @type {(u: uPlot, splits: number[]) => string[]} */
 const msAxis = (_u, splits) => splits.map((v) => (v === 0 ? '0' : fmt.ms(v)));
-const timeAxis = (_u, splits) => splits.map((s) => fmt.clock(s * 1000).slice(0, 8));
+/** An x axis in seconds, labelled hh:mm:ss. @type {(u: uPlot, splits: number[]) => string[]} */
+export const timeAxis = (_u, splits) => splits.map((s) => fmt.clock(s * 1000).slice(0, 8));
+/** A y range from 0 to a tenth over the largest value (1 when there is none). @type {uPlot.Range.Function} */
+export const fromZero = (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1];
 
-/** Resizes a chart with its container's width, once a frame at most. */
+/**
+ * Resizes a chart with its container's width, once a frame at most.
+ * @param {HTMLElement} element
+ * @param {uPlot} chart
+ */
 function fitWidth(element, chart) {
   let frame = 0;
   const observer = new ResizeObserver(() => {
@@ -30,12 +40,20 @@ function fitWidth(element, chart) {
 }
 
 export class Chart {
+  /**
+   * @param {HTMLElement} element
+   * @param {Omit<uPlot.Options, 'width' | 'height'>} options
+   */
   constructor(element, options) {
     this.element = element;
     this.options = options;
+    /** @type {uPlot | null} Made with the first data, when the element has its width. */
     this.chart = null;
+    /** @type {ResizeObserver | null} */
+    this.observer = null;
   }
 
+  /** @param {uPlot.AlignedData} data */
   setData(data) {
     if (this.chart === null) {
       const width = Math.max(200, Math.floor(this.element.clientWidth));
@@ -49,7 +67,10 @@ export class Chart {
 }
 
 export class LatencyChart extends Chart {
-  /** `plugins`: uPlot plugins drawn over it (runtime.js marks pauses). */
+  /**
+   * @param {HTMLElement} element
+   * @param {uPlot.Plugin[]} plugins uPlot plugins drawn over it (runtime.js marks pauses).
+   */
   constructor(element, plugins = []) {
     super(element, {
       plugins,
@@ -59,14 +80,14 @@ export class LatencyChart extends Chart {
         { label: 'p99', stroke: COLORS.p99, width: 2, value: msValue, spanGaps: false },
         { label: 'max', stroke: COLORS.max, width: 1, dash: [4, 3], value: msValue, spanGaps: false },
       ],
-      scales: { y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+      scales: { y: { range: fromZero } },
       // hh:mm:ss labels need about 70 px each.
       axes: [{ values: timeAxis, space: 80 }, { label: 'ms', values: msAxis, size: 56 }],
       cursor: { drag: { x: false, y: false } },
     });
   }
 
-  /** `intervals`: [{ start, end, count, p50, p99, max }] oldest first. */
+  /** @param {IntervalPoint[]} intervals Oldest first. */
   update(intervals) {
     const x = intervals.map((p) => p.start / 1000);
     this.setData([x, intervals.map((p) => p.p50), intervals.map((p) => p.p99), intervals.map((p) => p.max)]);
@@ -74,22 +95,26 @@ export class LatencyChart extends Chart {
   }
 }
 
-/** Powers of ten from 1 to past `max`: 0%, 90%, 99%, 99.9% ... */
+/**
+ * Powers of ten from 1 to past `max`: 0%, 90%, 99%, 99.9% ...
+ * @param {number} max
+ */
 function decades(max) {
   const top = Math.max(1, Math.ceil(Math.log10(max)));
   return Array.from({ length: top + 1 }, (_, i) => 10 ** i);
 }
 
 export class PercentileChart extends Chart {
+  /** @param {HTMLElement} element */
   constructor(element) {
     super(element, {
       series: [
         { label: 'percentile', value: (_u, v) => (v === null || v === undefined ? '–' : fmt.percentileOfX(v)) },
-        { label: 'latency', stroke: COLORS.hdr, width: 2, fill: 'rgba(31, 78, 121, 0.08)', value: msValue, paths: uPlot.paths.stepped({ align: 1 }) },
+        { label: 'latency', stroke: COLORS.hdr, width: 2, fill: 'rgba(31, 78, 121, 0.08)', value: msValue, paths: uPlot.paths.stepped?.({ align: 1 }) },
       ],
       scales: {
-        x: { time: false, distr: 3, log: 10, range: (_u, _min, max) => [1, decades(max).at(-1)] },
-        y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
+        x: { time: false, distr: 3, log: 10, range: (_u, _min, max) => [1, decades(max).at(-1) ?? null] },
+        y: { range: fromZero },
       },
       axes: [
         { splits: (u) => decades(u.scales.x.max ?? 10), values: (_u, splits) => splits.map(fmt.percentileOfX), label: 'percentile' },
@@ -99,9 +124,11 @@ export class PercentileChart extends Chart {
     });
   }
 
-  /** `histogram`: [{ percentile, valueMs, count }], percentile ascending, ending at 100. */
+  /** @param {PercentilePoint[]} histogram Percentile ascending, ending at 100. */
   update(histogram) {
+    /** @type {number[]} */
     const x = [];
+    /** @type {number[]} */
     const y = [];
     for (const point of histogram) {
       let at;
@@ -109,7 +136,8 @@ export class PercentileChart extends Chart {
       // 100% is infinitely far on this axis: put the maximum where its rank puts it
       // (1/(1-p) of the last value is the count), past the point before it.
       else at = Math.max(point.count, (x.at(-1) ?? 1) * 1.05);
-      if (x.length > 0 && at <= x.at(-1)) continue;
+      const last = x.at(-1);
+      if (last !== undefined && at <= last) continue;
       x.push(at);
       y.push(point.valueMs);
     }

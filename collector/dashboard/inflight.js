@@ -3,24 +3,33 @@
 import { get } from './api.js';
 import { agentLabel } from './agents.js';
 import * as fmt from './format.js';
+/** @import { AgentJson, Inflight } from './api-types.js' */
 
-/** Gone agents in the runtime panel show the requests open at their end, as one line. */
+/**
+ * Gone agents in the runtime panel show the requests open at their end, as one line.
+ * @param {Inflight | null} inflight
+ */
 export function openRequestsLine(inflight, shown = 3) {
   const list = inflight?.requests ?? [];
-  if (list.length === 0) return 'no request was open at its last snapshot';
+  if (inflight === null || list.length === 0) return 'no request was open at its last snapshot';
   const head = list.slice(0, shown).map((r) => `${r.method} ${r.path} (${fmt.ms(r.ageMs)} ms)`).join(', ');
   return `${inflight.open} open at its last snapshot: ${head}${inflight.open > shown ? ', …' : ''}`;
 }
 
 export class InflightPanel {
+  /** @param {{ table: HTMLTableElement, empty: HTMLElement, summary: HTMLElement }} elements */
   constructor({ table, empty, summary }) {
     this.table = table;
     this.empty = empty;
     this.summary = summary;
   }
 
+  /**
+   * @param {string} service '' for every service.
+   * @param {AgentJson[]} agents To name each request's agent.
+   */
   async refresh(service, agents) {
-    const body = await get(`/v1/inflight${service ? `?service=${encodeURIComponent(service)}` : ''}`);
+    const body = /** @type {Inflight} */ (await get(`/v1/inflight${service ? `?service=${encodeURIComponent(service)}` : ''}`));
     const byId = new Map(agents.map((a) => [a.id, a]));
     const rows = body.requests.map((r) => {
       const agent = byId.get(r.agentId);

@@ -4,18 +4,28 @@
 // polls the same three reads once a second and tries the stream again later.
 // While the tab is hidden the stream is closed.
 import { get } from './api.js';
+/** @import { AgentsJson, Overview, RoutesJson, Snapshot } from './api-types.js' */
+
+/** @typedef {'live' | 'reconnecting' | 'polling' | 'offline' | 'paused'} LiveState */
 
 const POLL_MS = 1000;
 const RETRY_STREAM_MS = 15_000;
 
+/**
+ * @param {(snapshot: Snapshot) => void} onSnapshot
+ * @param {(state: LiveState) => void} onState
+ * @returns {() => void} Closes the feed.
+ */
 export function connectLive(onSnapshot, onState) {
+  /** @type {EventSource | null} */
   let source = null;
   let pollTimer = 0;
   let polling = false;
 
   async function pollOnce() {
     try {
-      const [overview, routes, agents] = await Promise.all([get('/v1/overview'), get('/v1/routes'), get('/v1/agents')]);
+      const reads = await Promise.all([get('/v1/overview'), get('/v1/routes'), get('/v1/agents')]);
+      const [overview, routes, agents] = /** @type {[Overview, RoutesJson, AgentsJson]} */ (reads);
       onState('polling');
       onSnapshot({ time: Date.now(), overview, routes, agents });
     } catch {
@@ -23,6 +33,7 @@ export function connectLive(onSnapshot, onState) {
     }
   }
 
+  /** @param {number} untilMs */
   function poll(untilMs) {
     polling = true;
     const step = async () => {
@@ -37,14 +48,15 @@ export function connectLive(onSnapshot, onState) {
   }
 
   function open() {
-    source = new EventSource('/v1/live');
-    source.addEventListener('open', () => onState('live'));
-    source.addEventListener('snapshot', (event) => {
+    const s = new EventSource('/v1/live');
+    source = s;
+    s.addEventListener('open', () => onState('live'));
+    s.addEventListener('snapshot', (event) => {
       onState('live');
       onSnapshot(JSON.parse(event.data));
     });
-    source.addEventListener('error', () => {
-      if (source.readyState === EventSource.CLOSED) {
+    s.addEventListener('error', () => {
+      if (s.readyState === EventSource.CLOSED) {
         // Refused (not a dropped connection, which EventSource retries itself).
         source = null;
         if (!polling) poll(Date.now() + RETRY_STREAM_MS);

@@ -3,19 +3,22 @@
 // (its failure cause).
 import { fillScopes } from './agents.js';
 import { api, ApiError } from './api.js';
+import { find } from './dom.js';
 import * as fmt from './format.js';
+/** @import { AgentJson, RecordingJson, RecordingStarted } from './api-types.js' */
 
 const POLL_MS = 500;
 const GIVE_UP_MS = 5 * 60_000;
 
 export class RecordingsPanel {
+  /** @param {ParentNode} root */
   constructor(root) {
-    this.form = root.querySelector('#recording-form');
-    this.scope = root.querySelector('#recording-scope');
-    this.last = root.querySelector('#recording-last');
-    this.errors = root.querySelector('#recording-errors');
-    this.start = root.querySelector('#recording-start');
-    this.list = root.querySelector('#recording-list');
+    this.form = find(root, '#recording-form', HTMLFormElement);
+    this.scope = find(root, '#recording-scope', HTMLSelectElement);
+    this.last = find(root, '#recording-last', HTMLInputElement);
+    this.errors = find(root, '#recording-errors', HTMLElement);
+    this.start = find(root, '#recording-start', HTMLButtonElement);
+    this.list = find(root, '#recording-list', HTMLElement);
     this.key = '';
     this.form.addEventListener('submit', (event) => {
       event.preventDefault();
@@ -23,10 +26,12 @@ export class RecordingsPanel {
     });
   }
 
+  /** @param {AgentJson[]} agents */
   update(agents) {
     this.key = fillScopes(this.scope, agents, 'all agents', this.key);
   }
 
+  /** @param {string[]} messages */
   showErrors(messages) {
     this.errors.replaceChildren(...messages.map((m) => fmt.el('p', {}, m)));
     this.errors.hidden = messages.length === 0;
@@ -34,6 +39,7 @@ export class RecordingsPanel {
 
   async submit() {
     this.showErrors([]);
+    /** @type {{ service?: string, agentId?: string, lastMs?: number }} */
     const body = {};
     const scope = this.scope.value;
     if (scope.startsWith('service:')) body.service = scope.slice('service:'.length);
@@ -41,7 +47,7 @@ export class RecordingsPanel {
     if (this.last.value.trim() !== '') body.lastMs = Math.round(Number(this.last.value) * 1000);
     this.start.disabled = true;
     try {
-      const answer = await api('POST', '/v1/recordings', body);
+      const answer = /** @type {RecordingStarted} */ (await api('POST', '/v1/recordings', body));
       const id = answer['request-id'];
       const item = fmt.el('li', { 'data-request-id': id, 'data-status': 'IN_PROGRESS' });
       this.list.prepend(item);
@@ -53,8 +59,14 @@ export class RecordingsPanel {
     }
   }
 
+  /**
+   * @param {string} id
+   * @param {HTMLElement} item
+   * @param {string} what The scope, as the list shows it.
+   */
   async follow(id, item, what) {
     const started = Date.now();
+    /** @type {(status: RecordingJson['status']['id'], ...content: (Node | string)[]) => void} */
     const show = (status, ...content) => {
       item.dataset.status = status;
       item.replaceChildren(fmt.el('span', { class: 'when' }, fmt.clock(started)), ` ${what}: `, ...content);
@@ -63,7 +75,7 @@ export class RecordingsPanel {
     while (Date.now() - started < GIVE_UP_MS) {
       let answer;
       try {
-        answer = await api('GET', `/v1/recordings/${encodeURIComponent(id)}`);
+        answer = /** @type {RecordingJson} */ (await api('GET', `/v1/recordings/${encodeURIComponent(id)}`));
       } catch (err) {
         show('FAILED', fmt.el('span', { class: 'bad' }, err instanceof ApiError ? err.errors.join('; ') : String(err)));
         return;

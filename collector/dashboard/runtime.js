@@ -10,24 +10,31 @@
 // spike can be read against what the runtime did at that moment.
 import { get } from './api.js';
 import { agentLabel } from './agents.js';
-import { Chart } from './charts.js';
+import { Chart, fromZero, msValue, timeAxis } from './charts.js';
 import * as fmt from './format.js';
 import { openRequestsLine } from './inflight.js';
+/** @import uPlot from '/dashboard/vendor/uPlot.esm.js' */
+/** @import { AgentCost, AgentJson, Inflight, PauseRow, Runtime } from './api-types.js' */
+
+/**
+ * The latency chart's marks of pauses: its plugin, and set() to give it new pauses.
+ * @typedef {{ plugin: uPlot.Plugin, set(next: PauseRow[]): void }} PauseMarks
+ */
 
 const COLORS = { p99: '#d9822b', max: '#c62828', elu: '#1f4e79', heap: '#2f7d32', heapTotal: '#8fbf91', rss: '#6a4c93', gc: 'rgba(217, 130, 43, 0.8)', stall: 'rgba(198, 40, 40, 0.4)' };
-const mb = (bytes) => bytes / 1048576;
-const timeAxis = (_u, splits) => splits.map((s) => fmt.clock(s * 1000).slice(0, 8));
+const mb = (/** @type {number} */ bytes) => bytes / 1048576;
 
 class LoopChart extends Chart {
+  /** @param {HTMLElement} element */
   constructor(element) {
     super(element, {
       series: [
         { label: 'time', value: (_u, v) => (v == null ? '–' : fmt.clock(v * 1000).slice(0, 8)) },
-        { label: 'delay p99', stroke: COLORS.p99, width: 2, scale: 'ms', value: (_u, v) => (v == null ? '–' : `${fmt.ms(v)} ms`) },
-        { label: 'delay max', stroke: COLORS.max, width: 1, dash: [4, 3], scale: 'ms', value: (_u, v) => (v == null ? '–' : `${fmt.ms(v)} ms`) },
+        { label: 'delay p99', stroke: COLORS.p99, width: 2, scale: 'ms', value: msValue },
+        { label: 'delay max', stroke: COLORS.max, width: 1, dash: [4, 3], scale: 'ms', value: msValue },
         { label: 'utilisation', stroke: COLORS.elu, width: 1, scale: '%', value: (_u, v) => (v == null ? '–' : `${v.toFixed(1)}%`) },
       ],
-      scales: { ms: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] }, '%': { range: [0, 100] } },
+      scales: { ms: { range: fromZero }, '%': { range: [0, 100] } },
       axes: [{ values: timeAxis, space: 80 }, { scale: 'ms', label: 'delay ms', size: 56 }, { scale: '%', label: 'utilisation %', side: 1, size: 48, grid: { show: false } }],
       cursor: { drag: { x: false, y: false } },
     });
@@ -35,6 +42,7 @@ class LoopChart extends Chart {
 }
 
 class MemoryChart extends Chart {
+  /** @param {HTMLElement} element */
   constructor(element) {
     super(element, {
       series: [
@@ -43,7 +51,7 @@ class MemoryChart extends Chart {
         { label: 'heap total', stroke: COLORS.heapTotal, width: 1, value: (_u, v) => (v == null ? '–' : `${v.toFixed(1)} MB`) },
         { label: 'RSS', stroke: COLORS.rss, width: 1, dash: [4, 3], value: (_u, v) => (v == null ? '–' : `${v.toFixed(1)} MB`) },
       ],
-      scales: { y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+      scales: { y: { range: fromZero } },
       axes: [{ values: timeAxis, space: 80 }, { label: 'MB', size: 56 }],
       cursor: { drag: { x: false, y: false } },
     });
@@ -53,16 +61,21 @@ class MemoryChart extends Chart {
 /**
  * A uPlot plugin for a chart whose x is in seconds: draws `pauses` ({ start, durationMs,
  * kind }), GC as ticks along the bottom, stalls as lines across. set() redraws.
+ * @returns {PauseMarks}
  */
 export function pauseMarks() {
+  /** @type {PauseRow[]} */
   let pauses = [];
+  /** @type {uPlot | null} */
   let chart = null;
+  /** @type {uPlot.Plugin} */
   const plugin = {
     hooks: {
       init: [(u) => { chart = u; }],
       draw: [(u) => {
         const { ctx, bbox } = u;
-        const [from, to] = [u.scales.x.min, u.scales.x.max];
+        // Before its first data a scale has no bounds: every pause is drawn, off the plot.
+        const [from, to] = [u.scales.x.min ?? -Infinity, u.scales.x.max ?? Infinity];
         ctx.save();
         for (const p of pauses) {
           const t = p.start / 1000;
@@ -89,7 +102,10 @@ export function pauseMarks() {
   };
 }
 
-/** The agent's own cost as it reports it (/v1/agents `cost`), after the process's CPU. */
+/**
+ * The agent's own cost as it reports it (/v1/agents `cost`), after the process's CPU.
+ * @param {AgentCost | null | undefined} cost
+ */
 function recorderCost(cost) {
   if (!cost || cost.shareOfProcess === null) return '';
   // Per request only once a request's hooks were timed (1 in 256).
@@ -98,6 +114,11 @@ function recorderCost(cost) {
 }
 
 export class RuntimePanel {
+  /**
+   * @param {{ select: HTMLSelectElement, loop: HTMLElement, memory: HTMLElement, summary: HTMLElement,
+   *   empty: HTMLElement, gone: HTMLElement }} elements
+   * @param {PauseMarks} marks
+   */
   constructor({ select, loop, memory, summary, empty, gone }, marks) {
     this.select = select;
     this.gone = gone;
@@ -106,7 +127,10 @@ export class RuntimePanel {
     this.loop = new LoopChart(loop);
     this.memory = new MemoryChart(memory);
     this.marks = marks;
+    /** @type {string | null} */
     this.agentId = null;
+    /** @type {Map<string, AgentJson>} The choices of the last choose(), by id. */
+    this.agents = new Map();
     /** @type {(() => void) | null} Set by the page: the chosen agent changed. */
     this.onChange = null;
     select.addEventListener('change', () => {
@@ -115,20 +139,26 @@ export class RuntimePanel {
     });
   }
 
-  /** Keeps the agent choice among the agents of `service` (all, when none is given): connected ones first, then gone ones. */
+  /**
+   * Keeps the agent choice among the agents of `service` (all, when none is given): connected ones first, then gone ones.
+   * @param {string} service
+   * @param {AgentJson[]} agents
+   */
   choose(service, agents) {
+    // A disconnected agent is listed only with its end (`ended`), so the `?.` below never miss.
     const mine = agents.filter((a) => (a.connected || a.ended) && (!service || a.service === service));
-    const candidates = [...mine.filter((a) => a.connected), ...mine.filter((a) => !a.connected).sort((a, b) => b.ended.at - a.ended.at)];
+    const gone = mine.filter((a) => !a.connected).sort((a, b) => (b.ended?.at ?? 0) - (a.ended?.at ?? 0));
+    const candidates = [...mine.filter((a) => a.connected), ...gone];
     const ids = candidates.map((a) => a.id);
     this.agents = new Map(candidates.map((a) => [a.id, a]));
     // The same agents in the same order still need new options when one of them has gone.
-    const key = candidates.map((a) => `${a.id}${a.connected ? '' : `:${a.ended.reason}`}`).join(',');
+    const key = candidates.map((a) => `${a.id}${a.connected ? '' : `:${a.ended?.reason}`}`).join(',');
     if (this.select.dataset.key !== key) {
-      this.select.replaceChildren(...candidates.map((a) => fmt.el('option', { value: a.id, 'data-gone': a.connected ? undefined : a.ended.reason },
-        `${a.service} · ${agentLabel(a)}${a.connected ? '' : ` · gone (${a.ended.reason}, ${fmt.clock(a.ended.at).slice(0, 8)})`}`)));
+      this.select.replaceChildren(...candidates.map((a) => fmt.el('option', { value: a.id, 'data-gone': a.connected ? undefined : a.ended?.reason },
+        `${a.service} · ${agentLabel(a)}${a.connected || !a.ended ? '' : ` · gone (${a.ended.reason}, ${fmt.clock(a.ended.at).slice(0, 8)})`}`)));
       this.select.dataset.key = key;
     }
-    if (!ids.includes(this.agentId)) this.agentId = ids[0] ?? null;
+    if (this.agentId === null || !ids.includes(this.agentId)) this.agentId = ids[0] ?? null;
     this.select.value = this.agentId ?? '';
     this.select.disabled = ids.length < 2;
   }
@@ -136,16 +166,21 @@ export class RuntimePanel {
   async refresh() {
     const id = this.agentId;
     if (id === null) {
-      this.show(null);
+      this.show(null, null);
       return;
     }
     const path = `/v1/agents/${encodeURIComponent(id)}`;
-    const gone = this.agents?.get(id)?.connected === false;
-    const [rt, inflight] = await Promise.all([get(`${path}/runtime?window=5m`), gone ? get(`${path}/inflight`) : null]);
+    const gone = this.agents.get(id)?.connected === false;
+    const reads = await Promise.all([get(`${path}/runtime?window=5m`), gone ? get(`${path}/inflight`) : null]);
+    const [rt, inflight] = /** @type {[Runtime, Inflight | null]} */ (reads);
     if (id === this.agentId) this.show(rt, inflight);
   }
 
-  /** For a gone agent: when and how it ended, and what it had open. */
+  /**
+   * For a gone agent: when and how it ended, and what it had open.
+   * @param {Runtime | null} rt
+   * @param {Inflight | null} inflight
+   */
   showEnd(rt, inflight) {
     const end = rt?.ended;
     this.gone.hidden = !end;
@@ -154,6 +189,10 @@ export class RuntimePanel {
     this.gone.dataset.reason = end.reason;
   }
 
+  /**
+   * @param {Runtime | null} rt null: no agent to show.
+   * @param {Inflight | null} inflight A gone agent's requests open at its end.
+   */
   show(rt, inflight) {
     this.showEnd(rt, inflight);
     const samples = rt?.samples ?? [];
@@ -164,7 +203,7 @@ export class RuntimePanel {
     const pauses = rt?.pauses ?? [];
     this.marks.set(pauses);
     const s = rt?.latest;
-    if (!s) {
+    if (!rt || !s) {
       this.summary.textContent = '';
       return;
     }

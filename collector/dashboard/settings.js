@@ -4,20 +4,43 @@
 // acknowledges (or rejects) the version the change created.
 import { agentLabel, fillScopes } from './agents.js';
 import { api, ApiError } from './api.js';
+import { find } from './dom.js';
 import * as fmt from './format.js';
+/** @import { AgentJson, AgentSettingsJson, LiveSettings, ScopeSettingsJson } from './api-types.js' */
 
+/** @typedef {Partial<ScopeSettingsJson> & Partial<AgentSettingsJson>} SettingsAnswer A scope's or an agent's. */
+/**
+ * How far one agent is with the last change.
+ * @typedef {object} AckState
+ * @property {string} id
+ * @property {boolean} connected
+ * @property {number | null} requested The version asked of it; null: it runs its own settings.
+ * @property {number} acknowledged
+ * @property {{ version: number, error: string } | null} rejected
+ */
+
+/** @param {string} scope '', `service:NAME` or `agent:ID` (fillScopes). */
 function path(scope) {
   if (scope.startsWith('agent:')) return `/v1/agents/${encodeURIComponent(scope.slice(6))}/settings`;
   if (scope.startsWith('service:')) return `/v1/settings?${new URLSearchParams({ service: scope.slice(8) })}`;
   return '/v1/settings';
 }
 
-/** The settings in force for a scope, from a settings answer (scope or agent form). */
+/**
+ * The settings in force for a scope, from a settings answer (scope or agent form).
+ * @param {SettingsAnswer | undefined} body
+ */
 const settingsOf = (body) => body?.settings ?? body?.requested?.settings ?? body?.acknowledged?.settings;
 
-/** Each concerned agent's requested, acknowledged and rejected versions, from a settings answer. */
+/**
+ * Each concerned agent's requested, acknowledged and rejected versions, from a settings answer.
+ * @param {SettingsAnswer | undefined} body
+ * @returns {AckState[]}
+ */
 function agentStates(body) {
-  const list = Array.isArray(body?.agents) ? body.agents : typeof body?.id === 'string' ? [body] : [];
+  // An answer with an id is one agent's.
+  const one = typeof body?.id === 'string' ? [/** @type {AgentSettingsJson} */ (body)] : [];
+  const list = Array.isArray(body?.agents) ? body.agents : one;
   return list.map((a) => ({
     id: a.id,
     connected: a.connected !== false,
@@ -27,6 +50,7 @@ function agentStates(body) {
   }));
 }
 
+/** @param {AckState} a */
 function stateOf(a) {
   if (a.requested === null) return 'own';
   if (a.acknowledged >= a.requested) return 'acknowledged';
@@ -34,6 +58,7 @@ function stateOf(a) {
   return a.connected ? 'pending' : 'disconnected';
 }
 
+/** @type {Record<Exclude<ReturnType<typeof stateOf>, 'rejected'>, string>} */
 const LABELS = {
   own: 'runs its own settings',
   acknowledged: '✓ applied',
@@ -42,17 +67,19 @@ const LABELS = {
 };
 
 export class SettingsPanel {
+  /** @param {ParentNode} root */
   constructor(root) {
-    this.form = root.querySelector('#settings-form');
-    this.scope = root.querySelector('#settings-scope');
-    this.pathFilter = root.querySelector('#settings-path-filter');
-    this.threshold = root.querySelector('#settings-threshold');
-    this.errors = root.querySelector('#settings-errors');
-    this.apply = root.querySelector('#settings-apply');
-    this.ackTable = root.querySelector('#ack-table');
+    this.form = find(root, '#settings-form', HTMLFormElement);
+    this.scope = find(root, '#settings-scope', HTMLSelectElement);
+    this.pathFilter = find(root, '#settings-path-filter', HTMLInputElement);
+    this.threshold = find(root, '#settings-threshold', HTMLInputElement);
+    this.errors = find(root, '#settings-errors', HTMLElement);
+    this.apply = find(root, '#settings-apply', HTMLButtonElement);
+    this.ackTable = find(root, '#ack-table', HTMLTableElement);
+    /** @type {AgentJson[]} */
     this.agents = [];
     this.key = '';
-    /** The last change sent: its scope and the state of each agent it concerns. */
+    /** @type {{ scope: string, agents: AckState[] } | null} The last change sent: its scope and the state of each agent it concerns. */
     this.pending = null;
     this.polling = false;
     this.form.addEventListener('submit', (event) => {
@@ -60,7 +87,7 @@ export class SettingsPanel {
       void this.submit();
     });
     this.scope.addEventListener('change', () => void this.load());
-    root.querySelector('#settings-reload').addEventListener('click', () => void this.load());
+    find(root, '#settings-reload', HTMLButtonElement).addEventListener('click', () => void this.load());
     /** Counts the user's edits, so that a load answered late does not overwrite them. */
     this.edits = 0;
     for (const input of [this.pathFilter, this.threshold]) {
@@ -72,6 +99,7 @@ export class SettingsPanel {
   }
 
   /** The agents of the latest snapshot: refreshes the scope list and follows pending acknowledgements. */
+  /** @param {AgentJson[]} agents */
   update(agents) {
     this.agents = agents;
     this.key = fillScopes(this.scope, agents, 'all agents (defaults)', this.key);
@@ -84,13 +112,14 @@ export class SettingsPanel {
     const scope = this.scope.value;
     const edits = this.edits;
     try {
-      const settings = settingsOf(await api('GET', path(scope)));
+      const settings = settingsOf(/** @type {SettingsAnswer} */ (await api('GET', path(scope))));
       if (edits === this.edits && scope === this.scope.value) this.fill(settings);
     } catch (err) {
       this.showErrors(err instanceof ApiError ? err.errors : [String(err)]);
     }
   }
 
+  /** @param {LiveSettings | undefined} settings */
   fill(settings) {
     this.pathFilter.value = settings?.pathFilter ?? '.*';
     this.threshold.value = String(settings?.thresholdMs ?? 0);
@@ -102,12 +131,13 @@ export class SettingsPanel {
     this.showErrors([]);
     const scope = this.scope.value;
     const threshold = this.threshold.value.trim();
+    /** @type {{ pathFilter: string, thresholdMs: number | string }} */
     const body = { pathFilter: this.pathFilter.value, thresholdMs: threshold === '' ? 0 : Number(threshold) };
     // Sent as typed when it is no number, so the collector's message names the problem.
     if (!Number.isFinite(body.thresholdMs)) body.thresholdMs = threshold;
     this.apply.disabled = true;
     try {
-      const answer = await api('PUT', path(scope), body);
+      const answer = /** @type {SettingsAnswer} */ (await api('PUT', path(scope), body));
       this.pending = { scope, agents: agentStates(answer) };
       this.renderAcks();
     } catch (err) {
@@ -119,11 +149,11 @@ export class SettingsPanel {
 
   /** Reads the scope's settings again for the agents' acknowledgements; one read at a time. */
   async follow() {
-    if (this.polling) return;
-    this.polling = true;
     const pending = this.pending;
+    if (this.polling || pending === null) return;
+    this.polling = true;
     try {
-      const answer = await api('GET', path(pending.scope));
+      const answer = /** @type {SettingsAnswer} */ (await api('GET', path(pending.scope)));
       if (this.pending === pending) pending.agents = agentStates(answer);
       this.renderAcks();
     } catch {
@@ -133,6 +163,7 @@ export class SettingsPanel {
     }
   }
 
+  /** @param {string[]} messages */
   showErrors(messages) {
     this.errors.replaceChildren();
     this.errors.hidden = messages.length === 0;
@@ -158,7 +189,7 @@ export class SettingsPanel {
         fmt.el('th', { scope: 'row' }, agent ? agentLabel(agent) : a.id),
         fmt.el('td', { class: 'num' }, a.requested === null ? '–' : `v${a.requested}`),
         fmt.el('td', { class: 'num' }, `v${a.acknowledged}`),
-        fmt.el('td', { class: state === 'acknowledged' ? 'ok' : state === 'rejected' ? 'bad' : undefined }, state === 'rejected' ? `rejected: ${a.rejected.error}` : LABELS[state]),
+        fmt.el('td', { class: state === 'acknowledged' ? 'ok' : state === 'rejected' ? 'bad' : undefined }, state === 'rejected' ? `rejected: ${a.rejected?.error}` : LABELS[state]),
       );
       return tr;
     });

@@ -3,11 +3,20 @@
 import { get } from './api.js';
 import { agentLabel } from './agents.js';
 import * as fmt from './format.js';
+/** @import { AgentJson, EventsJson } from './api-types.js' */
 
 const FETCH = 1000;
 const SHOWN = 25;
 
+/** @typedef {{ service: string, routeId: string | null }} SlowestFilter '' and null: every service, every route. */
+
 export class Slowest {
+  /**
+   * @param {HTMLTableElement} table
+   * @param {HTMLElement} empty
+   * @param {HTMLInputElement} minInput
+   * @param {HTMLInputElement} routeOnly
+   */
   constructor(table, empty, minInput, routeOnly) {
     this.table = table;
     this.empty = empty;
@@ -15,6 +24,7 @@ export class Slowest {
     this.routeOnly = routeOnly;
   }
 
+  /** @param {SlowestFilter} filter */
   query({ service, routeId }) {
     const q = new URLSearchParams({ limit: String(FETCH) });
     const min = Number(this.minInput.value);
@@ -24,8 +34,12 @@ export class Slowest {
     return `/v1/events?${q}`;
   }
 
+  /**
+   * @param {SlowestFilter} filter
+   * @param {AgentJson[]} agents To name each event's agent.
+   */
   async refresh(filter, agents) {
-    const { events } = await get(this.query(filter));
+    const { events } = /** @type {EventsJson} */ (await get(this.query(filter)));
     const byId = new Map(agents.map((a) => [a.id, a]));
     const top = events.sort((a, b) => b.durationMs - a.durationMs).slice(0, SHOWN);
     this.table.tBodies[0].replaceChildren(...top.map((e) => {

@@ -1,6 +1,7 @@
-// What the collector knows about each agent, keyed by agent id. An agent that
-// reconnects (same id) finds its state again: counters, events received and the last
-// batch sequence number, which is how resent batches are recognised.
+// What the collector knows about each agent, keyed by agent id. An agent that reconnects
+// (same id, same hello `instance`) finds its state again: counters, events received and
+// the last batch sequence number, which is how resent batches are recognised. The id
+// belongs to its instance: another process's hello with it is refused, not let in.
 //
 // Bounded: at `maxAgents`, a new agent evicts the one disconnected longest ago; if all
 // are connected it is refused. Collector-wide totals survive eviction.
@@ -32,6 +33,8 @@ export interface AgentState extends Omit<AgentIdentity, 'agentId'> {
   cost: CostHistory;
   /** Rows of its streams lost before they were sent, as its last batch said. */
   streamsDropped: { outbound: number; runtime: number; pauses: number };
+  /** The agent process the id belongs to (hello `instance`), never shown: lastSeq counts its batches. */
+  instance: string;
 }
 
 const zeroCounters = (): Counters => ({ recorded: 0, filtered: 0, dropped: 0, sent: 0, buffered: 0, hookErrors: 0 });
@@ -59,16 +62,22 @@ export class AgentRegistry {
     return this.byId.get(id);
   }
 
-  /** Registers a hello on `link`; null when the registry is full of connected agents. */
-  connect(hello: HelloMessage, link: object, now: number): AgentState | null {
+  /**
+   * Registers a hello on `link`; 'full' when the registry is full of connected agents,
+   * 'taken' when the id belongs to another agent process while the registry knows it.
+   */
+  connect(hello: HelloMessage, link: object, now: number): AgentState | 'full' | 'taken' {
+    const instance = hello.instance ?? `${hello.pid}@${hello.startTime}`;
     let a = this.byId.get(hello.agentId);
+    if (a !== undefined && a.instance !== instance) return 'taken';
     if (a === undefined) {
-      if (this.byId.size >= this.maxAgents && !this.evictOne()) return null;
+      if (this.byId.size >= this.maxAgents && !this.evictOne()) return 'full';
       a = {
         id: hello.agentId, service: '', host: '', pid: 0, nodeVersion: '', agentVersion: '', startTime: 0,
         link: null, connectedAt: now, lastSeenAt: now, settings: defaultLiveSettings, settingsVersion: 0,
         requested: null, ownSettings: null, settingsRejected: null, counters: zeroCounters(), received: 0, lastSeq: 0,
         cost: new CostHistory(), streamsDropped: { outbound: 0, runtime: 0, pauses: 0 },
+        instance,
       };
       this.byId.set(a.id, a);
     }

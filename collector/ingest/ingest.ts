@@ -6,6 +6,11 @@
 // by the connection's own decoder and schema-checked before it is used; a frame that
 // fails closes the connection with a code and a reason the agent can log, and counts
 // as rejected. Timers are unref'd: the HTTP server alone keeps the process alive.
+//
+// Bytes of frames not yet whole (a frame, or a fragmented message, still arriving) are
+// counted per connection, to within one socket read, and capped across connections:
+// over `pendingMaxBytes`, the connection holding the most is closed with 1013, so many
+// slow senders cannot make the collector hold many frames' worth of memory.
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
@@ -18,6 +23,7 @@ import { MAX_AGENT_FRAME_BYTES, validateAgentMessage } from '../../protocol/vali
 import { copyCounters, type AgentRegistry, type AgentState } from './agents.js';
 import type { Aggregator } from '../stats/aggregator.js';
 import { authMessage, type TokenCheck } from '../http/auth.js';
+import type { HostCheck } from '../http/host-check.js';
 import type { AgentEnd, GoneAgents } from './gone-agents.js';
 import type { InflightStore } from '../stats/inflight-store.js';
 import type { SeriesStore } from '../stats/series-store.js';
@@ -35,12 +41,16 @@ const MAX_REASON_BYTES = 120;
 const CLOSE_GRACE_MS = 2_000;
 /** The WebSocket standard's close code for a server-side failure. */
 const INTERNAL_ERROR = 1011;
+/** The WebSocket standard's "try again later". */
+const TRY_AGAIN_LATER = 1013;
+/** Default cap on bytes of partly received frames across connections. */
+const PENDING_MAX_BYTES = 64 * 1024 * 1024;
 
 /** What the ingest tells the control about; `link` is the connection a message came on. */
 export interface IngestControl {
   onHello(agent: AgentState, hello: HelloMessage): void;
   onSettingsAck(agent: AgentState, m: SettingsAckMessage): void;
-  onDumpData(agent: AgentState, link: object, m: DumpDataMessage): void;
+  onDumpData(agent: AgentState, link: object, m: DumpDataMessage, bytes: number): void;
   onClosed(agent: AgentState, link: object): void;
 }
 
@@ -48,6 +58,7 @@ export interface IngestDeps {
   agents: AgentRegistry;
   aggregator: Aggregator;
   checkToken: TokenCheck;
+  checkHost: HostCheck;
   clock: () => number;
   /** Settings and dumps: told of hellos, acks, dump data and closed connections. */
   control: IngestControl;
@@ -59,6 +70,8 @@ export interface IngestDeps {
   gone?: GoneAgents;
   /** Ping period; default HEARTBEAT_MS. */
   heartbeatMs?: number;
+  /** Bytes of partly received frames held across connections; default PENDING_MAX_BYTES. */
+  pendingMaxBytes?: number;
 }
 
 export interface Ingest {
@@ -86,6 +99,15 @@ export function attachIngest(server: Server, deps: IngestDeps): Ingest {
   const stats = { rejectedFrames: 0 };
   const encoder = createEncoder();
   const heartbeatMs = deps.heartbeatMs ?? HEARTBEAT_MS;
+  const pendingMaxBytes = deps.pendingMaxBytes ?? PENDING_MAX_BYTES;
+  /** Sum of every connection's `pending`. */
+  let heldBytes = 0;
+
+  function overPendingCap(): void {
+    let most: Connection | null = null;
+    for (const c of connections) if (most === null || c.pending > most.pending) most = c;
+    most?.cutForMemory();
+  }
 
   class Connection {
     private agent: AgentState | null = null;
@@ -97,10 +119,20 @@ export function attachIngest(server: Server, deps: IngestDeps): Ingest {
     private ending: Omit<AgentEnd, 'at'> | null = null;
     /** The socket's error, if it failed (ECONNRESET ...). */
     private socketError: string | null = null;
+    /** Bytes read since the last whole message: what ws holds of frames still arriving. */
+    pending = 0;
 
-    constructor(readonly ws: WebSocket, socket: Duplex) {
+    constructor(readonly ws: WebSocket, private readonly socket: Duplex) {
       socket.on('error', (err: NodeJS.ErrnoException) => (this.socketError ??= err.code ?? err.message));
+      // ws reads the socket first (its listener came first), so a message of this read has fired already.
+      socket.on('data', (chunk: Buffer) => {
+        if (this.closing) return;
+        this.pending += chunk.length;
+        heldBytes += chunk.length;
+        if (heldBytes > pendingMaxBytes) overPendingCap();
+      });
       ws.on('message', (data, isBinary) => {
+        this.release();
         try {
           this.onFrame(data, isBinary);
         } catch (err) {
@@ -128,6 +160,23 @@ export function attachIngest(server: Server, deps: IngestDeps): Ingest {
       }
       this.alive = false;
       this.ws.ping();
+    }
+
+    private release(): void {
+      heldBytes -= this.pending;
+      this.pending = 0;
+    }
+
+    /** Closes at once and lets go of what ws holds: the close frame is flushed, then the socket destroyed. */
+    cutForMemory(): void {
+      const held = this.pending;
+      this.release();
+      const why = `the collector holds over ${pendingMaxBytes} bytes of partly received frames; ` +
+        `this connection held the most (${held})`;
+      this.reject(TRY_AGAIN_LATER, why);
+      this.socket.pause();
+      this.socket.end();
+      this.socket.once('finish', () => this.socket.destroy());
     }
 
     close(code: number, reason: string): void {
@@ -169,7 +218,7 @@ export function attachIngest(server: Server, deps: IngestDeps): Ingest {
         case 'settings-ack':
           return deps.control.onSettingsAck(this.agent, m);
         case 'dump-data':
-          return deps.control.onDumpData(this.agent, this, m);
+          return deps.control.onDumpData(this.agent, this, m, (data as Buffer).length);
       }
     }
 
@@ -188,7 +237,14 @@ export function attachIngest(server: Server, deps: IngestDeps): Ingest {
     private onHello(hello: HelloMessage): void {
       const previous = deps.agents.get(hello.agentId)?.link;
       const agent = deps.agents.connect(hello, this, deps.clock());
-      if (agent === null) return this.close(CloseCode.tooManyAgents, 'this collector holds as many connected agents as it may');
+      if (agent === 'full') {
+        return this.close(CloseCode.tooManyAgents, 'this collector holds as many connected agents as it may');
+      }
+      // Refused, not replaced: else any client that read the id in /v1/agents could cut the agent off
+      // and, with a high seq, have its later batches acknowledged and thrown away.
+      if (agent === 'taken') {
+        return this.reject(CloseCode.idTaken, `agent id ${hello.agentId} belongs to another agent process`);
+      }
       clearTimeout(this.helloTimer);
       if (previous instanceof Connection) previous.close(CloseCode.replaced, `a newer connection took over agent ${hello.agentId}`);
       this.agent = agent;
@@ -225,6 +281,7 @@ export function attachIngest(server: Server, deps: IngestDeps): Ingest {
 
     private onClose(code: number, reason: string): void {
       this.closing = true;
+      this.release();
       clearTimeout(this.helloTimer);
       connections.delete(this);
       if (this.agent !== null) {
@@ -258,7 +315,15 @@ export function attachIngest(server: Server, deps: IngestDeps): Ingest {
     } catch (err) {
       return refuse(socket, 404, (err as Error).message);
     }
+    const badHost = deps.checkHost(req.headers.host);
+    if (badHost !== null) return refuse(socket, 403, badHost);
     if (path !== '/ingest') return refuse(socket, 404, `no WebSocket endpoint at ${req.url}; agents connect to /v1/ingest`);
+    // Agents send no Origin; browsers always do, and a page must not pose as an agent.
+    const origin = req.headers.origin;
+    if (origin !== undefined) {
+      const page = JSON.stringify(origin).slice(0, 200);
+      return refuse(socket, 403, `a WebSocket from a web page (Origin ${page}) cannot connect to the agents' endpoint`);
+    }
     const auth = deps.checkToken(req.headers.authorization);
     if (auth !== 'ok') return refuse(socket, 401, authMessage(auth), { 'WWW-Authenticate': 'Bearer' });
     wss.handleUpgrade(req, socket, head, (ws) => connections.add(new Connection(ws, socket)));

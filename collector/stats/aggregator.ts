@@ -6,6 +6,9 @@
 //
 // Routes are capped: past `maxRoutes`, a service's new routes fold into one route
 // named `other` (method `*`) per service, whose count says how many events that was.
+// Services are capped too, or each new name would bring its own `other`: past
+// `maxServices`, a new service's events fold into one route `other` of service `*`.
+// So there are at most maxRoutes + maxServices + 1 routes.
 import { createHash } from 'node:crypto';
 import { MAX_BLOCK_EVENTS } from '../../protocol/validate.js';
 import type { EventColumns } from '../../protocol/messages.js';
@@ -21,6 +24,8 @@ export function routeId(service: string, method: string, route: string): string 
 
 const OTHER_ROUTE = 'other';
 const OTHER_METHOD = '*';
+/** The service of the route that services past the cap fold into; no service is let in under this name. */
+export const FOLDED_SERVICE = '*';
 
 export class Aggregator {
   readonly recent: RecentEvents;
@@ -33,6 +38,8 @@ export class Aggregator {
   private readonly byId = new Map<string, RouteStats>();
   /** Separate from byKey so that no agent-chosen name can collide with an overflow route. */
   private readonly otherByService = new Map<string, RouteStats>();
+  private readonly services = new Set<string>();
+  private folded: RouteStats | null = null;
 
   // Per-batch scratch, reused. `slots` maps event -> batch-local slot; `routes` maps
   // slot -> RouteStats. A slot is found from the event's route string index through
@@ -45,7 +52,7 @@ export class Aggregator {
   private readonly slotRoute = new Int32Array(MAX_BLOCK_EVENTS);
   private readonly nextSlot = new Int32Array(MAX_BLOCK_EVENTS);
 
-  constructor(private readonly maxRoutes: number, maxRecentEvents: number) {
+  constructor(private readonly maxRoutes: number, maxRecentEvents: number, private readonly maxServices: number) {
     this.recent = new RecentEvents(maxRecentEvents);
   }
 
@@ -60,9 +67,14 @@ export class Aggregator {
     return n;
   }
 
+  /** Events counted under the `*` service's `other` route because the service cap was reached. */
+  foldedServiceEvents(): number {
+    return this.folded?.countSinceStart() ?? 0;
+  }
+
   /** `events` must have passed validateColumns (string indexes in range, count <= MAX_BLOCK_EVENTS). */
   recordBatch(agentId: string, service: string, events: EventColumns, now: number): void {
-    const { count, strings, method, route, duration, status, flags, queuedMs } = events;
+    const { count, strings, method, route, path, start, duration, status, flags, queuedMs } = events;
     const { slots, batchRoutes: routes, slotOfRoute, slotMethod, slotRoute, nextSlot } = this;
     routes.length = 0;
     try {
@@ -85,11 +97,21 @@ export class Aggregator {
       // Even if creating a route failed, the next batch must find the index clean.
       for (let s = 0; s < routes.length; s++) slotOfRoute[slotRoute[s]!] = -1;
     }
-    for (let i = 0; i < count; i++) routes[slots[i]!]!.record(duration[i]!, status[i]!, flags[i]!, queuedMs === undefined ? 0 : queuedMs[i]!);
+    for (let i = 0; i < count; i++) {
+      const r = routes[slots[i]!]!;
+      const d = duration[i]!;
+      const b = r.record(d, status[i]!, flags[i]!, queuedMs === undefined ? 0 : queuedMs[i]!);
+      // The exemplar's strings are looked up only for an event slower than the kept one.
+      if (d >= r.exemplars.floor[b]!) r.exemplars.keep(b, d, strings[path[i]!]!, agentId, start[i]! + d, now);
+    }
     this.recent.append(agentId, service, events, slots, routes);
   }
 
   private resolve(service: string, method: string, route: string, now: number): RouteStats {
+    if (!this.services.has(service)) {
+      if (service === FOLDED_SERVICE || this.services.size >= this.maxServices) return this.foldService(now);
+      this.services.add(service);
+    }
     const key = `${service}\n${method}\n${route}`;
     let r = this.byKey.get(key);
     if (r === undefined) {
@@ -106,6 +128,12 @@ export class Aggregator {
     }
     r.advance(now);
     return r;
+  }
+
+  private foldService(now: number): RouteStats {
+    this.folded ??= this.add(FOLDED_SERVICE, OTHER_METHOD, OTHER_ROUTE, now);
+    this.folded.advance(now);
+    return this.folded;
   }
 
   private add(service: string, method: string, route: string, now: number): RouteStats {

@@ -34,14 +34,14 @@ const LENGTH = countsLength();
 const HEADER_BYTES = 40;
 
 /** valueFromIndex with lowestDiscernibleValue 1: the lowest value counted at `index`. */
-function lowestAt(index: number): number {
+export function lowestAt(index: number): number {
   const bucket = (index >> HALF_MAGNITUDE) - 1;
   if (bucket < 0) return index;
   return ((index & (HALF - 1)) + HALF) * 2 ** bucket;
 }
 
 /** How many values share the count at `index` (sizeOfEquivalentValueRange). */
-function widthAt(index: number): number {
+export function widthAt(index: number): number {
   const bucket = (index >> HALF_MAGNITUDE) - 1;
   return bucket < 0 ? 1 : 2 ** bucket;
 }
@@ -133,6 +133,12 @@ export class LatencySummary {
       this.hi = Math.max(this.hi, last);
     }
     return [first, last];
+  }
+
+  /** Calls `visit` for each non-zero count, in index (value) order. */
+  forEachCount(visit: (index: number, count: number) => void): void {
+    const { counts } = this;
+    for (let i = this.lo; i <= this.hi; i++) if (counts[i]! !== 0) visit(i, counts[i]!);
   }
 
   /** Only with at least one value added. */

@@ -15,6 +15,7 @@
 // ~150 µs per interval. Recording pays nothing. Counters add ~4 KB.
 import { EventFlag } from '../../protocol/messages.js';
 import { Meter, TICK_MS } from './ewma.js';
+import { BucketExemplars } from './exemplars.js';
 import { addSnapshot, createHistogram, HIGHEST_TRACKABLE_US, snapshot, type Histogram } from './histogram.js';
 import { LatencySummary } from './latency-summary.js';
 
@@ -64,6 +65,8 @@ export class RouteStats {
   readonly meter = new Meter();
   /** Exact Prometheus bucket counts since start; the last one is +Inf. */
   readonly buckets = new Float64Array(NBOUNDS + 1);
+  /** The slowest recent event of each bucket. */
+  readonly exemplars = new BucketExemplars(NBOUNDS + 1);
   sumMs = 0;
   /**
    * Latency with the wait of requests that arrived during a stall added (duration +
@@ -98,8 +101,11 @@ export class RouteStats {
     this.interval = this.created = intervalOf(now);
   }
 
-  /** The per-event path: no allocation, no clock read (the batch advanced the route once). */
-  record(durationMs: number, status: number, flags: number, queuedMs: number): void {
+  /**
+   * The per-event path: no allocation, no clock read (the batch advanced the route once).
+   * Returns the event's bucket, for the caller's exemplar check.
+   */
+  record(durationMs: number, status: number, flags: number, queuedMs: number): number {
     if (flags & EventFlag.queued) this.recordQueued(queuedMs);
     this.current.recordValue(toUs(durationMs));
     const c = this.counts;
@@ -107,8 +113,10 @@ export class RouteStats {
     c[STATUS + (status >= 100 && status < 600 ? (status / 100) | 0 : 0)]++;
     if (flags & EventFlag.aborted) c[ABORTED]++;
     this.sumMs += durationMs;
-    this.buckets[bucketOf(durationMs)]++;
+    const b = bucketOf(durationMs);
+    this.buckets[b]++;
     if (this.withWait !== null) this.recordWithWait(durationMs + (flags & EventFlag.queued ? queuedMs : 0));
+    return b;
   }
 
   // The rare paths live apart so that record() stays small.
@@ -136,6 +144,7 @@ export class RouteStats {
     if (next <= this.interval) return;
     const events = this.counts[COUNT]!;
     this.closeInterval();
+    this.exemplars.expire(now);
     this.meter.tick(events, next - this.interval - 1);
     this.interval = next;
   }

@@ -8,11 +8,13 @@
 //     the runtime series and the context of slow requests;
 //   - per service and pause kind, exact pause-duration bucket counts for /metrics.
 // Every memory is capped: time lines at `maxAgents` (the least recently heard-from is
-// forgotten first), outbound routes at `maxOutbound`, error codes at 32 per route,
-// pause kinds at 16, services with pause counts at `maxAgents`; past a cap, `other`.
+// forgotten first), outbound routes at `maxOutbound` and their services at
+// `maxServices`, error codes at 32 per route, pause kinds at 16, services with pause
+// counts at `maxAgents`; past a cap, `other`.
 import type { EventColumns } from '../../protocol/messages.js';
 import { MAX_STREAM_ROWS, type BatchStreams, type OutboundColumns, type PauseColumns } from '../../protocol/streams.js';
-import { Aggregator, routeId } from './aggregator.js';
+import { Aggregator, FOLDED_SERVICE, routeId } from './aggregator.js';
+import { NativeCounts } from './native-histogram.js';
 import { Timeline } from './timeline.js';
 
 /** Pause-duration buckets: [upper bound in ms, `le` label in s]. */
@@ -30,6 +32,8 @@ export interface PauseCounts {
   buckets: Float64Array;
   count: number;
   sumMs: number;
+  /** Native histogram buckets, exact. */
+  native: NativeCounts;
 }
 
 // Outbound rows as the server-route Aggregator reads them: the origin in the route
@@ -51,8 +55,8 @@ export class SeriesStore {
   readonly pauseCounts = new Map<string, Map<string, PauseCounts>>();
   private readonly kinds = new Set<string>();
 
-  constructor(private readonly maxAgents: number, maxOutbound: number) {
-    this.outbound = new Aggregator(maxOutbound, 1);
+  constructor(private readonly maxAgents: number, maxOutbound: number, maxServices: number) {
+    this.outbound = new Aggregator(maxOutbound, 1, maxServices);
   }
 
   /** The streams of one accepted (not resent) batch. */
@@ -120,13 +124,14 @@ export class SeriesStore {
         else kind = OTHER;
       }
       let p = byKind.get(kind);
-      if (p === undefined) byKind.set(kind, (p = { buckets: new Float64Array(PAUSE_BOUNDS_MS.length + 1), count: 0, sumMs: 0 }));
+      if (p === undefined) byKind.set(kind, (p = { buckets: new Float64Array(PAUSE_BOUNDS_MS.length + 1), count: 0, sumMs: 0, native: new NativeCounts() }));
       const d = c.duration[k]!;
       let b = 0;
       while (b < PAUSE_BOUNDS_MS.length && d > PAUSE_BOUNDS_MS[b]!) b++;
       p.buckets[b]++;
       p.count++;
       p.sumMs += d;
+      p.native.record(d / 1000);
     }
   }
 
@@ -148,6 +153,8 @@ export class SeriesStore {
       let id = routeId(service, c.strings[Math.floor(key / 65536)]!, c.strings[key % 65536]!);
       // A call past the route cap was counted under the service's `other` route.
       if (this.outbound.get(id) === undefined) id = routeId(service, '*', OTHER);
+      // ... or, past the service cap, under the folded services' route.
+      if (this.outbound.get(id) === undefined) id = routeId(FOLDED_SERVICE, '*', OTHER);
       let counts = this.errorCodes.get(id);
       if (counts === undefined) this.errorCodes.set(id, (counts = new Map()));
       for (const [code, n] of codes) {

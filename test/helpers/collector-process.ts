@@ -41,7 +41,7 @@ export async function startCollectorProcess(opts: CollectorProcessOptions = {}):
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => fail(`printed no URL within ${timeoutMs} ms`), timeoutMs);
     const onData = (): void => {
-      const m = /^nodeflight collector listening on (http:\/\/\S+)\n/.exec(p.stdout());
+      const m = /^nodeflight collector listening on (https?:\/\/\S+)\n/.exec(p.stdout());
       if (m) {
         done();
         resolve(m[1]!);

@@ -51,10 +51,12 @@ export function counters(sent: number, more: Partial<Counters> = {}): Counters {
   return { ...c, sent, recorded: sent + c.dropped + c.buffered };
 }
 
+/** A hello of one scripted agent process: the same id says hello with the same `instance` unless told otherwise. */
 export function hello(agentId: string, service: string, more: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     t: 'hello', protocol: PROTOCOL_VERSION, agentId, service, host: 'test-host', pid: 4242, nodeVersion: process.version,
-    agentVersion: '0.0.0-test', startTime: Date.now(), settings: { ...defaultLiveSettings }, settingsVersion: 0, ...more,
+    agentVersion: '0.0.0-test', startTime: Date.now(), instance: `${agentId}/scripted-instance`, settings: { ...defaultLiveSettings },
+    settingsVersion: 0, ...more,
   };
 }
 

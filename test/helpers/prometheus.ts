@@ -67,6 +67,11 @@ export interface PrometheusServer {
   /** Resolves once a scrape of every target that started after `sinceMs` has succeeded. */
   scrapedSince(sinceMs: number, timeoutMs?: number): Promise<void>;
   rules(): Promise<any[]>;
+  /** /api/v1/query_exemplars over [start, end], seconds since the epoch. */
+  exemplars(expr: string, start: number, end: number): Promise<Array<{ seriesLabels: Record<string, string>; exemplars: Array<{ labels: Record<string, string>; value: string; timestamp: number }> }>>;
+  targets(): Promise<Array<{ health: string; lastScrape: string; lastError: string; scrapeUrl: string }>>;
+  /** Resolves once `probe` answers; fails with what it last saw (`why`) after `timeoutMs`. */
+  until<T>(probe: () => Promise<T | undefined>, why: () => string, timeoutMs?: number): Promise<T>;
   stop(): Promise<void>;
 }
 
@@ -76,6 +81,8 @@ export interface PrometheusOptions {
   /** Absolute paths. */
   ruleFiles?: string[];
   intervalS?: number;
+  /** --enable-feature values, e.g. `native-histograms,exemplar-storage`. */
+  features?: string;
 }
 
 /** Starts `prometheus` scraping `targets` every `intervalS` (default 1 s). */
@@ -99,7 +106,7 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     try {
-      return await launch(dir, port);
+      return await launch(dir, port, opts.features);
     } catch (err) {
       if (attempt === 3) {
         rmSync(dir, { recursive: true, force: true });
@@ -109,13 +116,14 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
   }
 }
 
-async function launch(dir: string, port: number): Promise<PrometheusServer> {
+async function launch(dir: string, port: number, features: string | undefined): Promise<PrometheusServer> {
   const url = `http://127.0.0.1:${port}`;
   const child = spawn('prometheus', [
     `--config.file=${join(dir, 'prometheus.yml')}`,
     `--storage.tsdb.path=${join(dir, 'data')}`,
     `--web.listen-address=127.0.0.1:${port}`,
     '--log.level=warn',
+    ...(features === undefined ? [] : [`--enable-feature=${features}`]),
   ], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   const reap = (): void => { child.kill('SIGKILL'); };
   process.once('exit', reap);
@@ -173,6 +181,15 @@ async function launch(dir: string, port: number): Promise<PrometheusServer> {
     },
     async rules() {
       return (await api<{ groups: any[] }>('/api/v1/rules')).groups;
+    },
+    async exemplars(expr, start, end) {
+      return api(`/api/v1/query_exemplars?${new URLSearchParams({ query: expr, start: String(start), end: String(end) })}`);
+    },
+    async targets() {
+      return (await api<{ activeTargets: any[] }>('/api/v1/targets')).activeTargets;
+    },
+    until(probe, why, timeoutMs = 60_000) {
+      return waitFor(probe, timeoutMs, () => `${why()}; prometheus stderr: ${err.slice(-2000)}`, exited);
     },
     async stop() {
       await stop();

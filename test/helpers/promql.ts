@@ -40,6 +40,9 @@ export function exposedNames(exposition: string): Set<string> {
   for (const line of exposition.split('\n')) {
     const m = /^([A-Za-z_:][A-Za-z0-9_:]*)[{ ]/.exec(line);
     if (m) names.add(m[1]!);
+    // A histogram's own name is its native series, on servers that scrape those.
+    const h = /^# TYPE ([A-Za-z_:][A-Za-z0-9_:]*) histogram$/.exec(line);
+    if (h) names.add(h[1]!);
   }
   return names;
 }
