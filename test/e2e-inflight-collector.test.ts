@@ -74,7 +74,9 @@ test('GET /v1/inflight lists the open requests of every agent, oldest first, wit
   const body = await waitFor(async () => {
     const b = await inflight();
     last = b;
-    return b.requests.length === 3 && b.requests[0]!.overP99 ? b : undefined;
+    // A snapshot taken while the short requests ran may list some of them: wait for the three long ones.
+    const paths = b.requests.map((r) => r.path).join(' ');
+    return paths === '/sleep/60000 /hang /hang' && b.requests[0]!.overP99 ? b : undefined;
   }, 15_000, () => `the three open requests were not listed; last: ${JSON.stringify(last)}`);
   assert.deepEqual(body.requests.map((r) => [r.service, r.method, r.path, r.route]), [
     ['shop', 'GET', '/sleep/60000', '/sleep/:id'], ['other', 'GET', '/hang', '/hang'], ['shop', 'GET', '/hang', '/hang'],
