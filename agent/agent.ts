@@ -20,7 +20,7 @@ import { Recorder } from './recorder.js';
 import { startWatchdog } from './stall-watchdog.js';
 import { StallLog } from './stalls.js';
 import { installStopSignals } from './stop-signals.js';
-import { startStreams, type Streams } from './streams.js';
+import { startSeries, type AgentSeries } from './series.js';
 import { Transport } from './transport.js';
 
 export interface Agent {
@@ -28,7 +28,7 @@ export interface Agent {
   readonly recorder: Recorder;
   readonly transport: Transport | null;
   /** Outbound calls, runtime samples and pauses; null when all are off. */
-  readonly streams: Streams | null;
+  readonly series: AgentSeries | null;
   counters(): Counters;
   /** Encodes and queues what the ring holds, SLICE_EVENTS per turn of the event loop; runs on the flush timer. */
   flush(): void;
@@ -64,8 +64,8 @@ export function startAgent(config: ResolvedConfig): Agent {
   const packr: Packr = createEncoder();
   const cost = new CostMeter();
   const hooks: HookFamily[] = [hookHttpServer(recorder, cost)];
-  const streams = startStreams(config, () => { recorder.hookErrors++; }, stalls, cost);
-  if (streams !== null) hooks.push(...streams.hooks);
+  const series = startSeries(config, () => { recorder.hookErrors++; }, stalls, cost);
+  if (series !== null) hooks.push(...series.hooks);
   let lastCounters = '';
   const inflight = new InflightReporter(recorder);
 
@@ -114,7 +114,7 @@ export function startAgent(config: ResolvedConfig): Agent {
   /** Sweeps, then sends up to `max` events now and the rest in later slices. */
   function flush(max = SLICE_EVENTS): void {
     recorder.sweepAborted();
-    streams?.sweep();
+    series?.sweep();
     if (transport !== null) sendSlice(max);
   }
 
@@ -136,7 +136,7 @@ export function startAgent(config: ResolvedConfig): Agent {
       return;
     }
     // Outbound calls, samples and pauses go on when no server event carries them.
-    while (streams?.pending && t.hasRoom) sendBatch(EMPTY_BLOCK);
+    while (series?.pending && t.hasRoom) sendBatch(EMPTY_BLOCK);
     // Counters travel in batches; when nothing was recorded they still need to reach
     // the collector (filtered requests, drops), so an empty batch carries them.
     if (t.connected && t.idle) {
@@ -158,7 +158,7 @@ export function startAgent(config: ResolvedConfig): Agent {
     // Only on a live connection: a snapshot resent after a reconnect would be stale.
     const open = t.connected && (withInflight || inflight.due()) ? inflight.take() : null;
     t.push(seq, events.count, packr.pack({
-      t: 'batch', seq, counters: c, events, ...streams?.take(), cost: cost.report(t.bytesSent),
+      t: 'batch', seq, counters: c, events, ...series?.take(), cost: cost.report(t.bytesSent),
       ...(open === null ? {} : { inflight: open }),
     }));
   }
@@ -231,7 +231,7 @@ export function startAgent(config: ResolvedConfig): Agent {
     identity,
     recorder,
     transport,
-    streams,
+    series,
     counters,
     flush: safeFlush,
     snapshot,
@@ -245,7 +245,7 @@ export function startAgent(config: ResolvedConfig): Agent {
       removeStopSignals?.();
       removeDumpSignal?.();
       for (const h of hooks) disable(h);
-      streams?.stop();
+      series?.stop();
       watchdog?.stop();
       transport?.close();
     },

@@ -11,7 +11,7 @@ import { INFLIGHT_LIMIT, INFLIGHT_PERIOD_MS } from '../protocol/inflight.js';
 import { errorText, warnOnce } from './log.js';
 import type { Recorder } from './recorder.js';
 import { MAX_PATH } from './ring.js';
-import { interner } from './streams.js';
+import { interner } from './series.js';
 
 interface OpenRequest {
   method?: unknown;

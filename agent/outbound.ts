@@ -19,7 +19,7 @@ const kCall = Symbol('nodeflight.call');
 /** Distinct origins and error codes named; past these, they share the name `other` / `ERROR`. */
 const MAX_ORIGINS = 1024;
 const MAX_CODES = 256;
-/** What the collector accepts as an origin and an error code (protocol/streams.ts). */
+/** What the collector accepts as an origin and an error code (protocol/series.ts). */
 const ORIGIN = /^[a-z][a-z0-9+.-]*:\/\/[^\s/?#]{1,255}$/;
 const CODE = /^[A-Za-z0-9_.:-]{1,64}$/;
 

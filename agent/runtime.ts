@@ -20,7 +20,7 @@
 // once, and switches that one off. The timer is unref'd and the observer holds no
 // handle, so nothing keeps the process up.
 import { performance, PerformanceObserver, constants, type EventLoopUtilization, type PerformanceEntry } from 'node:perf_hooks';
-import { PauseKind } from '../protocol/streams.js';
+import { PauseKind } from '../protocol/series.js';
 import { createFamily, disable, enable, guarded, type HookFamily } from './hooks/guard.js';
 import { SeriesRing } from './series-ring.js';
 

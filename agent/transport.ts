@@ -1,4 +1,4 @@
-// Streams encoded batches to the collector over one WebSocket and keeps them until
+// AgentSeries encoded batches to the collector over one WebSocket and keeps them until
 // acknowledged, so that a collector that dies mid-stream loses nothing it was sent:
 //
 //   queue:  [ seq 7 | seq 8 | seq 9 | seq 10 ]      (encoded, awaiting ack)

@@ -2,7 +2,7 @@ export * from './messages.js';
 export * from './settings.js';
 export * from './path-filter.js';
 export * from './validate.js';
-export * from './streams.js';
+export * from './series.js';
 export { createEncoder, createDecoder } from './codec.js';
 export * from './stalls.js';
 export * from './agent-cost.js';

@@ -17,7 +17,7 @@
 //     | <--------------- dump {requestId}      |   POST /v1/recordings
 //     | -- dump-data {requestId, columns} ---> |   one block per message, the last says last: true
 
-import type { BatchStreams } from './streams.js';
+import type { BatchSeries } from './series.js';
 
 export const PROTOCOL_VERSION = 1;
 export const INGEST_PATH = '/v1/ingest';
@@ -157,8 +157,8 @@ export interface WelcomeMessage {
   settingsVersion: number;
 }
 
-/** The optional `outbound`, `runtime`, `pauses` and `streams` blocks are in protocol/streams.ts. */
-export interface BatchMessage extends BatchStreams {
+/** The optional `outbound`, `runtime`, `pauses` and `streams` blocks are in protocol/series.ts. */
+export interface BatchMessage extends BatchSeries {
   t: 'batch';
   /** 1, 2, 3, ... per agent process; a resent batch keeps its number. */
   seq: number;

@@ -8,7 +8,7 @@ import type {
 import { EventFlag } from './messages.js';
 import { INFLIGHT_LIMIT } from './inflight.js';
 import { validateLiveSettings } from './settings.js';
-import { validateBatchStreams } from './streams.js';
+import { validateBatchSeries } from './series.js';
 
 /** Largest event block one message may carry; the agent splits bigger flushes. */
 export const MAX_BLOCK_EVENTS = 8192;
@@ -168,7 +168,7 @@ export function validateAgentMessage(v: unknown): { message: AgentMessage } | { 
       e = validateHello(v);
       return e ? { error: e } : { message: v as unknown as HelloMessage };
     case 'batch':
-      e = count(v, 'seq') ?? validateCounters(v.counters) ?? validateColumns(v.events) ?? validateBatchStreams(v) ?? optionalInflight(v);
+      e = count(v, 'seq') ?? validateCounters(v.counters) ?? validateColumns(v.events) ?? validateBatchSeries(v) ?? optionalInflight(v);
       if (!e && (v.seq as number) < 1) e = 'seq must start at 1';
       return e ? { error: `batch: ${e}` } : { message: v as unknown as BatchMessage };
     case 'settings-ack':

@@ -82,7 +82,7 @@ export function writeRecordingSync(path: string, recording: RecordingContents): 
 }
 
 /**
- * Streams a recording to disk. Calls may overlap: records are written in call order.
+ * AgentSeries a recording to disk. Calls may overlap: records are written in call order.
  * A failed write fails every later call and `close()` with the same error.
  */
 export class RecordingWriter {

@@ -18,7 +18,7 @@ describe('dashboard runtime panel in headless Chromium', { skip: chromiumSkip, t
 
   before(async () => {
     collector = await startCollectorProcess();
-    service = await startService('streams-app.mjs', {
+    service = await startService('series-app.mjs', {
       env: { NODEFLIGHT_COLLECTOR: collector.url, NODEFLIGHT_FLUSH_MS: '100', NODEFLIGHT_RUNTIME_PERIOD_MS: '250', NODEFLIGHT_SERVICE: 'runtime-shop' },
     });
     ({ browser, page, errors } = await openPage());

@@ -46,7 +46,7 @@ after(async () => {
 });
 
 test('fetch, undici and node:http calls are recorded with origin, path, status and duration; a refused connection as an error', async (t) => {
-  const svc = await startService('streams-app.mjs', { env: { NODEFLIGHT_COLLECTOR: collector.url, NODEFLIGHT_SERVICE: 'e2e-outbound', NODEFLIGHT_FLUSH_MS: '50' } });
+  const svc = await startService('series-app.mjs', { env: { NODEFLIGHT_COLLECTOR: collector.url, NODEFLIGHT_SERVICE: 'e2e-outbound', NODEFLIGHT_FLUSH_MS: '50' } });
   t.after(() => svc.stop());
   const calls: Array<[via: string, url: string]> = [
     ['fetch', `${upstreamUrl}/wait/120?status=201`],
@@ -123,7 +123,7 @@ test('fetch, undici and node:http calls are recorded with origin, path, status a
 });
 
 test('NODEFLIGHT_HTTP_CLIENT=0 records no outbound call', async (t) => {
-  const svc = await startService('streams-app.mjs', { env: { NODEFLIGHT_COLLECTOR: collector.url, NODEFLIGHT_SERVICE: 'e2e-outbound-off', NODEFLIGHT_FLUSH_MS: '50', NODEFLIGHT_HTTP_CLIENT: '0' } });
+  const svc = await startService('series-app.mjs', { env: { NODEFLIGHT_COLLECTOR: collector.url, NODEFLIGHT_SERVICE: 'e2e-outbound-off', NODEFLIGHT_FLUSH_MS: '50', NODEFLIGHT_HTTP_CLIENT: '0' } });
   t.after(() => svc.stop());
   await hit(svc.url, [`/call/fetch?url=${encodeURIComponent(`${upstreamUrl}/wait/1`)}`, `/call/http?url=${encodeURIComponent(`${upstreamUrl}/wait/1`)}`], 1);
   const agent = await waitForAgent(collector.url, svc.child.pid!, (a) => a.received >= 2);

@@ -37,7 +37,7 @@ function runtimeWhen(id: string, done: (r: Runtime) => boolean, what: string): P
 }
 
 test('a loop blocked for 200 ms is one stall of about 200 ms, and the requests it delayed list it', async (t) => {
-  const svc = await startService('streams-app.mjs', { env: env('e2e-stall') });
+  const svc = await startService('series-app.mjs', { env: env('e2e-stall') });
   t.after(() => svc.stop());
   const id = await agentOf(svc);
   // Warm-up: the first requests of a process compile code, which can stall it too.
@@ -82,7 +82,7 @@ test('a loop blocked for 200 ms is one stall of about 200 ms, and the requests i
 
 test('heavy allocation shows garbage-collection pauses, and the slow requests that overlap them', async (t) => {
   // A 1 MB young generation makes every allocating request scavenge many times.
-  const svc = await startService('streams-app.mjs', { env: env('e2e-gc'), nodeArgs: ['--max-semi-space-size=1'] });
+  const svc = await startService('series-app.mjs', { env: env('e2e-gc'), nodeArgs: ['--max-semi-space-size=1'] });
   t.after(() => svc.stop());
   const id = await agentOf(svc);
   await hit(svc.url, Array.from({ length: 12 }, () => '/alloc/20'), 2);
@@ -107,7 +107,7 @@ test('heavy allocation shows garbage-collection pauses, and the slow requests th
 });
 
 test('samples carry heap, RSS, CPU and utilisation every period; nothing is dropped', async (t) => {
-  const svc = await startService('streams-app.mjs', { env: env('e2e-samples') });
+  const svc = await startService('series-app.mjs', { env: env('e2e-samples') });
   t.after(() => svc.stop());
   const id = await agentOf(svc);
   const rt = await runtimeWhen(id, (r) => r.samples.length >= 3, 'fewer than 3 samples arrived');
@@ -136,7 +136,7 @@ test('samples carry heap, RSS, CPU and utilisation every period; nothing is drop
 });
 
 test('runtime settings off: no samples, pauses or stalls, and no timer keeps the process up', async (t) => {
-  const svc = await startService('streams-app.mjs', { env: env('e2e-runtime-off', { NODEFLIGHT_RUNTIME_PERIOD_MS: '0', NODEFLIGHT_GC: '0', NODEFLIGHT_STALL_MS: '0' }) });
+  const svc = await startService('series-app.mjs', { env: env('e2e-runtime-off', { NODEFLIGHT_RUNTIME_PERIOD_MS: '0', NODEFLIGHT_GC: '0', NODEFLIGHT_STALL_MS: '0' }) });
   t.after(() => svc.stop());
   const id = await agentOf(svc);
   await hit(svc.url, ['/alloc/5', '/block/100'], 1);

@@ -31,7 +31,7 @@ after(async () => { await Promise.all(started.map((c) => c.stop())); });
 
 interface Sent { service: string; rows: Row[] }
 
-/** Streams `batches` in order through one scripted agent per service. */
+/** AgentSeries `batches` in order through one scripted agent per service. */
 async function send(url: string, agentId: string, batches: Sent[]): Promise<void> {
   const agents = new Map<string, { client: AgentClient; seq: number; sent: number }>();
   for (const b of batches) {

@@ -13,7 +13,7 @@
 import dc from 'node:diagnostics_channel';
 import { disable } from '../../agent/hooks/guard.js';
 import { startWatchdog } from '../../agent/stall-watchdog.js';
-import { startStreams, type Streams } from '../../agent/streams.js';
+import { startSeries, type AgentSeries } from '../../agent/series.js';
 import { readConfig } from '../../agent/config.js';
 import { floorCase, runCase, summarizeRounds, timeRounds, type CaseOptions, type Result } from './timing.js';
 
@@ -80,11 +80,11 @@ function httpPublisher(): (ops: number) => void {
 const opsOf = (o: CaseOptions): number => Math.max(CONCURRENT, Math.round((OPS * o.scale) / CONCURRENT) * CONCURRENT);
 
 /**
- * Streams with outbound calls only (a ring of 262,144: a quarter of the buffer asked
+ * AgentSeries with outbound calls only (a ring of 262,144: a quarter of the buffer asked
  * for), emptied between rounds, outside the timing, as the flush timer would.
  */
 async function outboundCase(name: string, o: CaseOptions, publish: (ops: number) => void): Promise<Result> {
-  const streams: Streams = startStreams(readConfig({ NODEFLIGHT_BUFFER_EVENTS: String(1 << 20), NODEFLIGHT_RUNTIME_PERIOD_MS: '0', NODEFLIGHT_GC: '0', NODEFLIGHT_STALL_MS: '0' }), () => {})!;
+  const streams: AgentSeries = startSeries(readConfig({ NODEFLIGHT_BUFFER_EVENTS: String(1 << 20), NODEFLIGHT_RUNTIME_PERIOD_MS: '0', NODEFLIGHT_GC: '0', NODEFLIGHT_STALL_MS: '0' }), () => {})!;
   try {
     const ops = opsOf(o);
     let taken = 0;
@@ -150,7 +150,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 /** CPU per second of an idle process (all its threads); `watchdog`: with the stall watchdog thread too, and its RSS. */
 async function idleCpuCase(name: string, o: CaseOptions, env: Record<string, string>, watchdog = false): Promise<Result> {
-  const streams = Object.keys(env).length === 0 ? null : startStreams(readConfig({ NODEFLIGHT_HTTP_CLIENT: '0', ...env }), () => {});
+  const streams = Object.keys(env).length === 0 ? null : startSeries(readConfig({ NODEFLIGHT_HTTP_CLIENT: '0', ...env }), () => {});
   const rss0 = process.memoryUsage.rss();
   const dog = watchdog ? startWatchdog(Number(env.NODEFLIGHT_STALL_MS), () => {}) : null;
   const keep = setInterval(() => {}, 1000);
@@ -180,7 +180,7 @@ async function idleCpuCase(name: string, o: CaseOptions, env: Record<string, str
  * observer's cost per collection. ns per round of 200,000 short-lived objects.
  */
 async function allocCase(name: string, o: CaseOptions, observe: boolean): Promise<Result> {
-  const streams = observe ? startStreams(readConfig({ NODEFLIGHT_HTTP_CLIENT: '0', NODEFLIGHT_RUNTIME_PERIOD_MS: '0', NODEFLIGHT_GC: '1', NODEFLIGHT_STALL_MS: '0' }), () => {}) : null;
+  const streams = observe ? startSeries(readConfig({ NODEFLIGHT_HTTP_CLIENT: '0', NODEFLIGHT_RUNTIME_PERIOD_MS: '0', NODEFLIGHT_GC: '1', NODEFLIGHT_STALL_MS: '0' }), () => {}) : null;
   let sink = 0;
   try {
     const ops = Math.max(10_000, Math.round(200_000 * o.scale));
@@ -217,7 +217,7 @@ const cases = {
   'gc-alloc-on': (o: CaseOptions) => allocCase('gc-alloc-on', o, true),
   /** One sample: loop-delay percentiles, ELU, cpuUsage and memoryUsage. */
   async 'runtime-sample'(o: CaseOptions): Promise<Result> {
-    const streams = startStreams(readConfig({ NODEFLIGHT_HTTP_CLIENT: '0', NODEFLIGHT_RUNTIME_PERIOD_MS: '3600000', NODEFLIGHT_GC: '0', NODEFLIGHT_STALL_MS: '0' }), () => {})!;
+    const streams = startSeries(readConfig({ NODEFLIGHT_HTTP_CLIENT: '0', NODEFLIGHT_RUNTIME_PERIOD_MS: '3600000', NODEFLIGHT_GC: '0', NODEFLIGHT_STALL_MS: '0' }), () => {})!;
     try {
       const ops = Math.max(10, Math.round(2000 * o.scale));
       const rounds = await timeRounds((n) => {

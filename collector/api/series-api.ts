@@ -1,4 +1,4 @@
-// The REST endpoints of the agents' streams (protocol/streams.ts), on the API's router:
+// The REST endpoints of the agents' series (protocol/series.ts), on the API's router:
 //
 //   GET /v1/outbound?service=&window=             outbound calls per (service, method, origin)
 //   GET /v1/outbound/:id?window=                  one, with its percentile distribution, HDR and intervals
@@ -44,7 +44,7 @@ export function addSeriesRoutes(router: Router<Handler>, deps: SeriesApiDeps): v
     return { ...rest, origin: route, status: classes, errors: unknown, errorCodes: series.errorsOf(r.id) };
   }
 
-  /** The agent's time line (undefined when its streams are off or sent nothing yet) and who it is; 404 when neither side knows it. */
+  /** The agent's time line (undefined when its series are off or sent nothing yet) and who it is; 404 when neither side knows it. */
   function agentOf(id: string): { t: Timeline | undefined; agent: { agentId: string; service: string; connected: boolean } } {
     const t = series.timeline(id);
     const a = agents.list().find((x) => x.id === id);

@@ -1,5 +1,5 @@
-// What the collector keeps of the agents' streams beside their request events
-// (protocol/streams.ts):
+// What the collector keeps of the agents' series beside their request events
+// (protocol/series.ts):
 //   - outbound calls per (service, method, origin): the same per-route machinery as
 //     server routes (an Aggregator: HDR interval histograms in µs, exact Prometheus
 //     buckets, EWMA rates, a cap with an `other` bucket per service), the origin in
@@ -12,7 +12,7 @@
 // `maxServices`, error codes at 32 per route, pause kinds at 16, services with pause
 // counts at `maxAgents`; past a cap, `other`.
 import type { EventColumns } from '../../protocol/messages.js';
-import { MAX_STREAM_ROWS, type BatchStreams, type OutboundColumns, type PauseColumns } from '../../protocol/streams.js';
+import { MAX_SERIES_ROWS, type BatchSeries, type OutboundColumns, type PauseColumns } from '../../protocol/series.js';
 import { Aggregator, FOLDED_SERVICE, routeId } from './aggregator.js';
 import { NativeCounts } from './native-histogram.js';
 import { Timeline } from './timeline.js';
@@ -38,8 +38,8 @@ export interface PauseCounts {
 
 // Outbound rows as the server-route Aggregator reads them: the origin in the route
 // column. Its recent-event memory (capacity 1) is not used: time lines keep the calls.
-const NO_FLAGS = new Uint8Array(MAX_STREAM_ROWS);
-const NO_SIZES = new Float64Array(MAX_STREAM_ROWS).fill(-1);
+const NO_FLAGS = new Uint8Array(MAX_SERIES_ROWS);
+const NO_SIZES = new Float64Array(MAX_SERIES_ROWS).fill(-1);
 
 function asEvents(c: OutboundColumns): EventColumns {
   return { count: c.count, strings: c.strings, start: c.start, duration: c.duration, method: c.method, path: c.path, route: c.origin, status: c.status, size: NO_SIZES, flags: NO_FLAGS };
@@ -59,8 +59,8 @@ export class SeriesStore {
     this.outbound = new Aggregator(maxOutbound, 1, maxServices);
   }
 
-  /** The streams of one accepted (not resent) batch. */
-  record(agentId: string, service: string, m: BatchStreams, now: number): void {
+  /** The series of one accepted (not resent) batch. */
+  record(agentId: string, service: string, m: BatchSeries, now: number): void {
     if (m.outbound === undefined && m.runtime === undefined && m.pauses === undefined && m.streams === undefined && m.stalls === undefined) return;
     const t = this.timelineOf(agentId, service);
     t.lastSeenAt = now;

@@ -9,7 +9,7 @@
 // float32) ~48 KB, 4,096 pauses ~52 KB, 1,024 outbound calls ~51 KB plus the strings
 // they share: about 150 KB.
 import type { StallFrame, StallRecord, StallRequest } from '../../protocol/stalls.js';
-import type { OutboundColumns, PauseColumns, RuntimeColumns, StreamCounters } from '../../protocol/streams.js';
+import type { OutboundColumns, PauseColumns, RuntimeColumns, SeriesCounters } from '../../protocol/series.js';
 
 export const SAMPLE_CAPACITY = 1024;
 export const PAUSE_CAPACITY = 4096;
@@ -78,10 +78,10 @@ export class Timeline {
   private readonly stalls: StallRecord[] = [];
   private stallCount = 0;
 
-  /** Rows accepted per stream (resent batches counted once). */
+  /** Rows accepted per series (resent batches counted once). */
   readonly received = { outbound: 0, runtime: 0, pauses: 0 };
   /** The agent's own counts, as its last batch said. */
-  reported: StreamCounters | null = null;
+  reported: SeriesCounters | null = null;
   /** Since this collector first heard of the agent: CPU time (µs) and stalls, for counters. */
   cpuUserUs = 0;
   cpuSystemUs = 0;

@@ -1,4 +1,4 @@
-// The event streams a batch carries beside the HTTP server events: outbound HTTP calls,
+// The event series a batch carries beside the HTTP server events: outbound HTTP calls,
 // runtime samples (one per NODEFLIGHT_RUNTIME_PERIOD_MS) and pauses (garbage collections
 // and event-loop stalls). Each is an optional block of columns in the batch, built like
 // EventColumns: one typed array per field, strings by index into the block's own table,
@@ -71,26 +71,26 @@ export interface PauseColumns {
   kind: Uint32Array;
 }
 
-export interface StreamCount {
-  /** Rows that entered the agent's buffer for the stream. */
+export interface SeriesCount {
+  /** Rows that entered the agent's buffer for the series. */
   recorded: number;
   /** Rows overwritten (or not tracked) before they could be sent. */
   dropped: number;
 }
 
-export interface StreamCounters {
-  outbound: StreamCount;
-  runtime: StreamCount;
-  pauses: StreamCount;
+export interface SeriesCounters {
+  outbound: SeriesCount;
+  runtime: SeriesCount;
+  pauses: SeriesCount;
 }
 
 /** The optional part of a batch (see BatchMessage). */
-export interface BatchStreams {
+export interface BatchSeries {
   outbound?: OutboundColumns;
   runtime?: RuntimeColumns;
   pauses?: PauseColumns;
-  /** Present in every batch of an agent that records any of the streams. */
-  streams?: StreamCounters;
+  /** Present in every batch of an agent that records any of the series. */
+  streams?: SeriesCounters;
   /** Details of the stalls in `pauses` (protocol/stalls.ts), once each is complete. */
   stalls?: StallRecord[];
   /** The agent's own cost, totals since it started (protocol/agent-cost.ts). */
@@ -99,8 +99,8 @@ export interface BatchStreams {
 
 // ---- checks -------------------------------------------------------------------------
 
-/** Largest block of one stream in a batch; the agent sends more in further batches. */
-export const MAX_STREAM_ROWS = 8192;
+/** Largest block of one series in a batch; the agent sends more in further batches. */
+export const MAX_SERIES_ROWS = 8192;
 const MAX_STRING = 4096;
 
 type Obj = Record<string, unknown>;
@@ -115,7 +115,7 @@ const isDuration = (d: number): boolean => d >= 0 && d < 1e12;
 function checkShape(name: string, v: unknown, columns: ReadonlyArray<readonly [string, Column]>, stringsPerRow: number): string | null {
   if (!isMap(v)) return `${name} must be a map`;
   const n = v.count;
-  if (!isCount(n) || n > MAX_STREAM_ROWS) return `${name}.count must be an integer from 0 to ${MAX_STREAM_ROWS}`;
+  if (!isCount(n) || n > MAX_SERIES_ROWS) return `${name}.count must be an integer from 0 to ${MAX_SERIES_ROWS}`;
   if (stringsPerRow > 0) {
     const s = v.strings;
     if (!Array.isArray(s) || s.length > stringsPerRow * n + stringsPerRow) return `${name}.strings must be an array of at most ${stringsPerRow} strings per row`;
@@ -200,7 +200,7 @@ export function validateRuntime(v: unknown): string | null {
   return null;
 }
 
-export function validateStreamCounters(v: unknown): string | null {
+export function validateSeriesCounters(v: unknown): string | null {
   if (!isMap(v)) return 'streams must be a map';
   for (const k of ['outbound', 'runtime', 'pauses'] as const) {
     const s = v[k];
@@ -210,12 +210,12 @@ export function validateStreamCounters(v: unknown): string | null {
   return null;
 }
 
-/** Checks the optional stream blocks of a batch; null when they are absent or well formed. */
-export function validateBatchStreams(v: Obj): string | null {
+/** Checks the optional series blocks of a batch; null when they are absent or well formed. */
+export function validateBatchSeries(v: Obj): string | null {
   return (v.outbound === undefined ? null : validateOutbound(v.outbound))
     ?? (v.runtime === undefined ? null : validateRuntime(v.runtime))
     ?? (v.pauses === undefined ? null : validatePauses(v.pauses))
-    ?? (v.streams === undefined ? null : validateStreamCounters(v.streams))
+    ?? (v.streams === undefined ? null : validateSeriesCounters(v.streams))
     ?? (v.stalls === undefined ? null : validateStalls(v.stalls))
     ?? (v.cost === undefined ? null : validateCost(v.cost));
 }

@@ -1,14 +1,14 @@
-// The stream blocks of a batch (protocol/streams.ts): what the agent encodes decodes and
+// The stream blocks of a batch (protocol/series.ts): what the agent encodes decodes and
 // validates on the collector value for value, and a malformed block is refused with a
 // reason before any row is read.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { readConfig } from '../agent/config.js';
-import { startStreams } from '../agent/streams.js';
+import { startSeries } from '../agent/series.js';
 import { createDecoder, createEncoder } from '../protocol/codec.js';
 import type { BatchMessage } from '../protocol/messages.js';
 import { validateAgentMessage } from '../protocol/validate.js';
-import { MAX_STREAM_ROWS, validateBatchStreams } from '../protocol/streams.js';
+import { MAX_SERIES_ROWS, validateBatchSeries } from '../protocol/series.js';
 
 const counters = { recorded: 0, filtered: 0, dropped: 0, sent: 0, buffered: 0, hookErrors: 0 };
 const events = {
@@ -22,7 +22,7 @@ function roundTrip(extra: object): { message: BatchMessage } | { error: string }
 }
 
 test('outbound calls, samples and pauses taken from the agent decode and validate, value for value', () => {
-  const streams = startStreams(readConfig({ NODEFLIGHT_RUNTIME_PERIOD_MS: '0', NODEFLIGHT_STALL_MS: '0', NODEFLIGHT_GC: '0' }), () => {})!;
+  const streams = startSeries(readConfig({ NODEFLIGHT_RUNTIME_PERIOD_MS: '0', NODEFLIGHT_STALL_MS: '0', NODEFLIGHT_GC: '0' }), () => {})!;
   try {
     const out = streams.outbound!;
     const ok = { origin: 'http://api.example:8080', method: 'POST', path: '/v1/items?draft=1' };
@@ -58,7 +58,7 @@ test('outbound calls, samples and pauses taken from the agent decode and validat
 });
 
 test('the runtime recorder samples and its rows validate', () => {
-  const streams = startStreams(readConfig({ NODEFLIGHT_HTTP_CLIENT: '0', NODEFLIGHT_RUNTIME_PERIOD_MS: '100000', NODEFLIGHT_STALL_MS: '0' }), () => {})!;
+  const streams = startSeries(readConfig({ NODEFLIGHT_HTTP_CLIENT: '0', NODEFLIGHT_RUNTIME_PERIOD_MS: '100000', NODEFLIGHT_STALL_MS: '0' }), () => {})!;
   try {
     streams.runtime!.sample();
     const checked = roundTrip(streams.take());
@@ -77,7 +77,7 @@ test('malformed stream blocks are refused with a reason', () => {
     count: 1, strings: ['GET', 'http://a:1', '/p', ''], start: Float64Array.of(Date.now()), duration: Float64Array.of(1), method: Uint32Array.of(0),
     origin: Uint32Array.of(1), path: Uint32Array.of(2), status: Uint16Array.of(200), error: Uint32Array.of(3), ...patch,
   });
-  assert.equal(validateBatchStreams({ outbound: outbound({}) }), null);
+  assert.equal(validateBatchSeries({ outbound: outbound({}) }), null);
   const cases: Array<[Record<string, unknown>, RegExp]> = [
     [{ outbound: outbound({ duration: Float64Array.of(NaN) }) }, /duration\[0\]/],
     [{ outbound: outbound({ duration: Float64Array.of(-1) }) }, /duration\[0\]/],
@@ -87,7 +87,7 @@ test('malformed stream blocks are refused with a reason', () => {
     [{ outbound: outbound({ strings: ['G ET', 'http://a:1', '/p', ''] }) }, /method token/],
     [{ outbound: outbound({ status: Uint16Array.of(1, 2) }) }, /status has 2 rows, expected 1/],
     [{ outbound: outbound({ method: [0] }) }, /method must be a Uint32Array/],
-    [{ outbound: outbound({ count: MAX_STREAM_ROWS + 1 }) }, /count/],
+    [{ outbound: outbound({ count: MAX_SERIES_ROWS + 1 }) }, /count/],
     [{ pauses: { count: 1, strings: ['gc-minor'], start: Float64Array.of(Date.now()), duration: Float64Array.of(1), kind: Uint32Array.of(1) } }, /kind that is not in/],
     [{ pauses: { count: 1, strings: ['GC MINOR'], start: Float64Array.of(Date.now()), duration: Float64Array.of(1), kind: Uint32Array.of(0) } }, /kind token/],
     [{ runtime: { count: 1, ...Object.fromEntries(['time', 'intervalMs', 'loopDelayP50', 'loopDelayP99', 'loopDelayMax', 'heapUsed', 'heapTotal', 'rss', 'cpuUser', 'cpuSystem'].map((k) => [k, Float64Array.of(k === 'time' ? Date.now() : 1)])), elu: Float64Array.of(1.5) } }, /elu\[0\]/],

@@ -1,16 +1,16 @@
-// The agent's streams beside the server events (protocol/streams.ts): outbound HTTP calls
+// The agent's series beside the server events (protocol/series.ts): outbound HTTP calls
 // (outbound.ts, a second EventRing), runtime samples and pauses (runtime.ts, two
 // SeriesRings). Each flush takes what they hold into the blocks of the next batch;
 // their counts travel in every batch as `streams`, apart from the server counters.
 //
-// Accounting, per stream: `recorded` rows entered its buffer; `dropped` were overwritten
+// Accounting, per series: `recorded` rows entered its buffer; `dropped` were overwritten
 // before they were handed to the transport (or, for outbound calls, were not timed
 // because the in-flight table was full). Rows handed over travel in batches that the
 // transport keeps until acknowledged, as server events do; the collector counts the
 // rows it accepted, so recorded - dropped - received is what is still on its way.
 import { performance } from 'node:perf_hooks';
-import type { BatchStreams, OutboundColumns, PauseColumns, RuntimeColumns, StreamCounters } from '../protocol/streams.js';
-import { MAX_STREAM_ROWS } from '../protocol/streams.js';
+import type { BatchSeries, OutboundColumns, PauseColumns, RuntimeColumns, SeriesCounters } from '../protocol/series.js';
+import { MAX_SERIES_ROWS } from '../protocol/series.js';
 import type { ResolvedConfig } from './config.js';
 import type { HookFamily } from './hooks/guard.js';
 import { hookOutbound } from './hooks/outbound.js';
@@ -21,7 +21,7 @@ import type { SeriesRing } from './series-ring.js';
 import type { StallLog } from './stalls.js';
 import type { CostMeter } from './cost.js';
 
-export interface Streams {
+export interface AgentSeries {
   readonly outbound: OutboundRecorder | null;
   readonly runtime: RuntimeRecorder | null;
   readonly hooks: HookFamily[];
@@ -29,14 +29,14 @@ export interface Streams {
   readonly pending: boolean;
   /** Records outbound calls that ended unseen; runs on the flush timer. */
   sweep(): void;
-  /** The blocks for the next batch (at most MAX_STREAM_ROWS rows of each), taken from the rings, and the counts. */
-  take(): BatchStreams;
-  counters(): StreamCounters;
+  /** The blocks for the next batch (at most MAX_SERIES_ROWS rows of each), taken from the rings, and the counts. */
+  take(): BatchSeries;
+  counters(): SeriesCounters;
   stop(): void;
 }
 
-/** Starts what the settings ask for; null when every stream is off. */
-export function startStreams(config: ResolvedConfig, onHookError: () => void, stalls: StallLog | null = null, cost: CostMeter | null = null): Streams | null {
+/** Starts what the settings ask for; null when every series is off. */
+export function startSeries(config: ResolvedConfig, onHookError: () => void, stalls: StallLog | null = null, cost: CostMeter | null = null): AgentSeries | null {
   const wantRuntime = config.runtimePeriodMs > 0 || config.gcEvents || config.stallMs > 0;
   if (!config.httpClient && !wantRuntime) return null;
   const outbound = config.httpClient ? new OutboundRecorder(Math.max(16, config.bufferEvents / 4)) : null;
@@ -48,7 +48,7 @@ export function startStreams(config: ResolvedConfig, onHookError: () => void, st
   const hooks = [...(outbound ? hookOutbound(outbound, onHookError) : []), ...(runtime?.families ?? [])];
   let lastSent = '';
 
-  function counters(): StreamCounters {
+  function counters(): SeriesCounters {
     const zero = { recorded: 0, dropped: 0 };
     return {
       outbound: outbound?.counts() ?? zero,
@@ -56,7 +56,7 @@ export function startStreams(config: ResolvedConfig, onHookError: () => void, st
       pauses: runtime ? seriesCount(runtime.pauses) : zero,
     };
   }
-  const key = (c: StreamCounters): string => `${c.outbound.recorded} ${c.outbound.dropped} ${c.runtime.recorded} ${c.runtime.dropped} ${c.pauses.recorded} ${c.pauses.dropped}`;
+  const key = (c: SeriesCounters): string => `${c.outbound.recorded} ${c.outbound.dropped} ${c.runtime.recorded} ${c.runtime.dropped} ${c.pauses.recorded} ${c.pauses.dropped}`;
 
   return {
     outbound,
@@ -70,7 +70,7 @@ export function startStreams(config: ResolvedConfig, onHookError: () => void, st
       outbound?.sweep();
     },
     take() {
-      const out: BatchStreams = {};
+      const out: BatchSeries = {};
       // Re-anchored per batch, as encode.ts does per block.
       const wallOffset = Date.now() - performance.now();
       if (outbound !== null && outbound.ring.unsent > 0) out.outbound = encodeOutbound(outbound, wallOffset);
@@ -111,7 +111,7 @@ export function interner(): { strings: string[]; intern(s: string): number } {
 
 function encodeOutbound(rec: OutboundRecorder, wallOffset: number): OutboundColumns {
   const { ring } = rec;
-  const n = Math.min(ring.unsent, MAX_STREAM_ROWS);
+  const n = Math.min(ring.unsent, MAX_SERIES_ROWS);
   const from = ring.take(n);
   const decoder = ring.pathDecoder();
   const { strings, intern } = interner();
@@ -133,7 +133,7 @@ function encodeOutbound(rec: OutboundRecorder, wallOffset: number): OutboundColu
 }
 
 function encodeSamples(ring: SeriesRing, wallOffset: number): RuntimeColumns {
-  const n = Math.min(ring.unsent, MAX_STREAM_ROWS);
+  const n = Math.min(ring.unsent, MAX_SERIES_ROWS);
   const from = ring.take(n);
   const cols = SAMPLE_FIELDS.map(() => new Float64Array(n));
   for (let k = 0; k < n; k++) {
@@ -147,7 +147,7 @@ function encodeSamples(ring: SeriesRing, wallOffset: number): RuntimeColumns {
 }
 
 function encodePauses(ring: SeriesRing, wallOffset: number): PauseColumns {
-  const n = Math.min(ring.unsent, MAX_STREAM_ROWS);
+  const n = Math.min(ring.unsent, MAX_SERIES_ROWS);
   const from = ring.take(n);
   const { strings, intern } = interner();
   const c: PauseColumns = { count: n, strings, start: new Float64Array(n), duration: new Float64Array(n), kind: new Uint32Array(n) };
