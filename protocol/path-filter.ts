@@ -17,8 +17,8 @@ export const MAX_FILTER_SOURCE = 1024;
 export const MAX_PROGRAM = 4096;
 /** The same, for a filter whose DFA is too large to build in full when it is set. */
 export const MAX_LAZY_PROGRAM = 32;
-/** Instructions visited building the DFA when a filter is set. */
-const EXPLORE_BUDGET = 2_000_000;
+/** Work units (LazyDfa.units) building the DFA may cost when a filter is set. */
+export const EXPLORE_BUDGET = 500_000;
 
 export type PathMatcher = LazyDfa;
 export type CompiledFilter = { matcher: PathMatcher | null; error?: undefined } | { matcher?: undefined; error: string };
@@ -47,7 +47,7 @@ export function compilePathFilter(source: string): CompiledFilter {
   }
   const dfa = new LazyDfa(buildProgram(tree));
   if (!dfa.explore(EXPLORE_BUDGET) && size > MAX_LAZY_PROGRAM) {
-    return { error: `pathFilter ${shown} is refused: its automaton does not fit in ${dfa.maxStates} states within ${EXPLORE_BUDGET} steps, and its program has ${size} instructions, more than the ${MAX_LAZY_PROGRAM} allowed for such a filter; make it smaller or less ambiguous (fewer .* and counted repeats)` };
+    return { error: `pathFilter ${shown} is refused: its automaton does not fit in ${dfa.maxStates} states within ${EXPLORE_BUDGET} work units, and its program has ${size} instructions, more than the ${MAX_LAZY_PROGRAM} allowed for such a filter; make it smaller or less ambiguous (fewer .* and counted repeats)` };
   }
   return { matcher: dfa };
 }
