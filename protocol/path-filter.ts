@@ -23,9 +23,21 @@ export const EXPLORE_BUDGET = 500_000;
 export type PathMatcher = LazyDfa;
 export type CompiledFilter = { matcher: PathMatcher | null; error?: undefined } | { matcher?: undefined; error: string };
 
-/** `matcher` is null for a filter that matches everything, so the hot path can skip it. */
+// The last filter compiled: validating settings and then applying them (Recorder.apply, the
+// agent's start) compile the same source twice, and a compile may cost the whole budget.
+let last: { source: string; compiled: CompiledFilter } | null = null;
+
+/**
+ * `matcher` is null for a filter that matches everything, so the hot path can skip it.
+ * The same source twice in a row gives the same result (and matcher) without building it again.
+ */
 export function compilePathFilter(source: string): CompiledFilter {
   if (typeof source !== 'string') return { error: 'pathFilter must be a string' };
+  if (last === null || last.source !== source) last = { source, compiled: compile(source) };
+  return last.compiled;
+}
+
+function compile(source: string): CompiledFilter {
   if (source.length > MAX_FILTER_SOURCE) return { error: `pathFilter is longer than ${MAX_FILTER_SOURCE} characters` };
   if (source === '.*') return { matcher: null };
   const shown = JSON.stringify(source);

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Recorder } from '../agent/recorder.js';
 import { compilePathFilter, EXPLORE_BUDGET, MAX_FILTER_SOURCE, MAX_FILTERED_PATH, MAX_LAZY_PROGRAM, MAX_PROGRAM, pathMatches, type PathMatcher } from '../protocol/path-filter.js';
 import { LazyDfa } from '../protocol/regex-dfa.js';
 import { parseRegex } from '../protocol/regex-parse.js';
 import { buildProgram, programSize } from '../protocol/regex-program.js';
+import { defaultLiveSettings } from '../protocol/settings.js';
 
 function compiled(filter: string): PathMatcher | null {
   const c = compilePathFilter(filter);
@@ -365,4 +367,19 @@ test('generated hostile filters each compile within the unit budget, accepted or
     if (units !== null) assert.ok(units <= COMPILE_UNITS, `seed 99, #${n} ${f.slice(0, 60)}: ${units} work units`);
   }
   assert.ok(accepted > 5 && refused > 5, `${accepted} accepted, ${refused} refused`);
+});
+
+test('a filter is compiled once when settings are checked and then applied (Recorder.apply)', () => {
+  const f = '/(users|orders)/[0-9]+';
+  const first = compilePathFilter(f);
+  assert.equal(compilePathFilter(f), first, 'the same source twice in a row is not built again');
+  const refused = compilePathFilter('(.?){2000}');
+  assert.equal(compilePathFilter('(.?){2000}'), refused, 'nor is a refused one');
+  // apply() checks the settings (which compiles the filter) and then takes its matcher.
+  const recorder = new Recorder(64, [], { ...defaultLiveSettings, pathFilter: '/api/[0-9]+' });
+  const applied = (recorder as unknown as { filter: PathMatcher }).filter;
+  assert.equal(compilePathFilter('/api/[0-9]+').matcher, applied, 'the matcher applied is the one the check built');
+  assert.notEqual(compilePathFilter(f).matcher, first.matcher, 'another filter in between builds it afresh');
+  assert.match(recorder.apply({ ...defaultLiveSettings, pathFilter: '(a)\\1' }, 1)!, /backreferences/);
+  assert.equal((recorder as unknown as { filter: PathMatcher }).filter, applied, 'a refused filter keeps the one applied');
 });
