@@ -38,7 +38,7 @@ const caseList: CaseSpec[] = [
   { file: 'path-filter.js', name: 'v8 RegExp /(users|orders)/[0-9]+', what: '(f) peer: V8\'s backtracking RegExp, same paths' },
   { file: 'path-filter.js', name: 'filter long list, 2,048-char path', what: '(f) a 1,003-character list of endpoints with wildcards (complete DFA), 2,048-character paths read to the end' },
   { file: 'path-filter.js', name: 'filter worst lazy, 2,048-char path', what: '(f) the worst accepted filter whose DFA is built lazily (`[ab]*a[ab]{28}`), random a/b paths: a cache miss per character' },
-  { file: 'path-filter.js', name: 'filter compile, worst', what: '(f) compilePathFilter of `(.?){2000}`, refused after the whole exploration budget: the most setting a filter costs' },
+  { file: 'path-filter.js', name: 'filter compile, worst', what: '(f) compilePathFilter of `(.?){2000}` and `(.?){1999}` in turn, refused after the whole work budget: the most setting a filter costs' },
 ];
 
 const { values: args } = parseArgs({

@@ -17,15 +17,27 @@ export const MAX_FILTER_SOURCE = 1024;
 export const MAX_PROGRAM = 4096;
 /** The same, for a filter whose DFA is too large to build in full when it is set. */
 export const MAX_LAZY_PROGRAM = 32;
-/** Instructions visited building the DFA when a filter is set. */
-const EXPLORE_BUDGET = 2_000_000;
+/** Work units (LazyDfa.units) building the DFA may cost when a filter is set. */
+export const EXPLORE_BUDGET = 500_000;
 
 export type PathMatcher = LazyDfa;
 export type CompiledFilter = { matcher: PathMatcher | null; error?: undefined } | { matcher?: undefined; error: string };
 
-/** `matcher` is null for a filter that matches everything, so the hot path can skip it. */
+// The last filter compiled: validating settings and then applying them (Recorder.apply, the
+// agent's start) compile the same source twice, and a compile may cost the whole budget.
+let last: { source: string; compiled: CompiledFilter } | null = null;
+
+/**
+ * `matcher` is null for a filter that matches everything, so the hot path can skip it.
+ * The same source twice in a row gives the same result (and matcher) without building it again.
+ */
 export function compilePathFilter(source: string): CompiledFilter {
   if (typeof source !== 'string') return { error: 'pathFilter must be a string' };
+  if (last === null || last.source !== source) last = { source, compiled: compile(source) };
+  return last.compiled;
+}
+
+function compile(source: string): CompiledFilter {
   if (source.length > MAX_FILTER_SOURCE) return { error: `pathFilter is longer than ${MAX_FILTER_SOURCE} characters` };
   if (source === '.*') return { matcher: null };
   const shown = JSON.stringify(source);
@@ -47,7 +59,7 @@ export function compilePathFilter(source: string): CompiledFilter {
   }
   const dfa = new LazyDfa(buildProgram(tree));
   if (!dfa.explore(EXPLORE_BUDGET) && size > MAX_LAZY_PROGRAM) {
-    return { error: `pathFilter ${shown} is refused: its automaton does not fit in ${dfa.maxStates} states within ${EXPLORE_BUDGET} steps, and its program has ${size} instructions, more than the ${MAX_LAZY_PROGRAM} allowed for such a filter; make it smaller or less ambiguous (fewer .* and counted repeats)` };
+    return { error: `pathFilter ${shown} is refused: its automaton does not fit in ${dfa.maxStates} states within ${EXPLORE_BUDGET} work units, and its program has ${size} instructions, more than the ${MAX_LAZY_PROGRAM} allowed for such a filter; make it smaller or less ambiguous (fewer .* and counted repeats)` };
   }
   return { matcher: dfa };
 }

@@ -44,6 +44,11 @@ export class LazyDfa {
   resets = 0;
   /** Instructions visited building states (the cost of cache misses). */
   work = 0;
+  /**
+   * Everything building costs, in units of about one visit: closure visits, the scan of each
+   * state's list, hashing and comparing lists, and every table entry allocated, filled or copied.
+   */
+  units = 0;
 
   // Scratch for building one state.
   private readonly mark: Int32Array;
@@ -86,6 +91,7 @@ export class LazyDfa {
     this.pool = new Int32Array(Math.min(this.poolLimit, 4 * n + 64));
     this.hashOf = new Int32Array(this.maxStates);
     this.slots = new Int32Array(1 << Math.ceil(Math.log2(2 * this.maxStates)));
+    this.units += 4 * n + 256 + this.member.length + this.trans.length + this.pool.length + this.slots.length;
 
     this.gen++;
     this.stack[0] = program.start;
@@ -123,9 +129,10 @@ export class LazyDfa {
     const { classes } = this;
     for (let q = 0; q < this.states; q++) {
       for (let k = 0; k < classes; k++) {
+        this.units++;
         if (this.trans[q * classes + k] !== UNKNOWN) continue;
         this.miss(q * classes, k);
-        if (this.resets > 0 || this.work > budget) return false;
+        if (this.resets > 0 || this.units > budget) return false;
       }
     }
     this.shrink();
@@ -158,10 +165,13 @@ export class LazyDfa {
     this.nextGen();
     const { pool, stack } = this;
     let sp = 0;
-    for (let i = this.setStart[q]!, end = this.setStart[q + 1]!; i < end; i++) {
+    const start = this.setStart[q]!;
+    const end = this.setStart[q + 1]!;
+    for (let i = start; i < end; i++) {
       const pc = pool[i]!;
       if (member[y[pc]! * classes + k] === 1) stack[sp++] = x[pc]!;
     }
+    this.units += end - start + 1;
     const accepting = this.closure(sp, false);
     const len = this.collect();
     let next = this.find(accepting, len);
@@ -188,11 +198,13 @@ export class LazyDfa {
       const grown = new Int32Array(Math.min(this.maxStates, 2 * this.states) * this.classes).fill(UNKNOWN);
       grown.set(this.trans);
       this.trans = grown;
+      this.units += grown.length;
     }
     if (need > this.pool.length) {
       const grown = new Int32Array(Math.min(this.poolLimit, Math.max(need, 2 * this.pool.length)));
       grown.set(this.pool);
       this.pool = grown;
+      this.units += grown.length;
     }
     return true;
   }
@@ -237,6 +249,7 @@ export class LazyDfa {
     this.lowWord = low;
     this.highWord = high;
     this.work += visited;
+    this.units += visited;
     return accepting;
   }
 
@@ -250,6 +263,7 @@ export class LazyDfa {
       if (endMark[pc] === gen) continue;
       endMark[pc] = gen;
       this.work++;
+      this.units++;
       const o = op[pc];
       if (o === Op.Match) return 1;
       if (o === Op.Split) endStack[sp++] = y[pc]!;
@@ -271,6 +285,7 @@ export class LazyDfa {
         v ^= low;
       }
     }
+    this.units += len + Math.max(0, this.highWord - this.lowWord + 1);
     this.lowWord = bits.length;
     this.highWord = -1;
     return len;
@@ -287,6 +302,7 @@ export class LazyDfa {
   private hash(accepting: number, list: Int32Array, len: number): number {
     let h = 0x811c9dc5 ^ accepting;
     for (let i = 0; i < len; i++) h = Math.imul(h ^ list[i]!, 0x01000193);
+    this.units += len;
     return h ^ (h >>> 15);
   }
 
@@ -295,11 +311,13 @@ export class LazyDfa {
     const h = this.hash(accepting, list, len);
     const mask = slots.length - 1;
     for (let i = h & mask; slots[i] !== 0; i = (i + 1) & mask) {
+      this.units++;
       const q = slots[i]! - 1;
       const start = setStart[q]!;
       if (this.hashOf[q] !== h || this.accepting[q] !== accepting || setStart[q + 1]! - start !== len) continue;
       let j = 0;
       while (j < len && pool[start + j] === list[j]) j++;
+      this.units += j;
       if (j === len) return q;
     }
     return -1;
@@ -309,13 +327,17 @@ export class LazyDfa {
     const q = this.states++;
     const start = this.setStart[q]!;
     for (let i = 0; i < len; i++) this.pool[start + i] = list[i]!;
+    this.units += len;
     this.setStart[q + 1] = start + len;
     this.accepting[q] = accepting;
     const h = this.hash(accepting, list, len);
     this.hashOf[q] = h;
     const mask = this.slots.length - 1;
     let i = h & mask;
-    while (this.slots[i] !== 0) i = (i + 1) & mask;
+    while (this.slots[i] !== 0) {
+      i = (i + 1) & mask;
+      this.units++;
+    }
     this.slots[i] = q + 1;
     return q;
   }
@@ -331,6 +353,7 @@ export class LazyDfa {
 
   private reset(): void {
     this.resets++;
+    this.units += this.states * this.classes + this.slots.length;
     this.trans.fill(UNKNOWN, 0, this.states * this.classes);
     this.slots.fill(0);
     this.states = 0;
@@ -340,6 +363,7 @@ export class LazyDfa {
   /** A complete DFA keeps only the rows it has (the hash slots stay: they are small). */
   private shrink(): void {
     const rows = this.states * this.classes;
+    this.units += rows + this.setStart[this.states]!;
     this.trans = this.trans.slice(0, rows);
     this.accepting = this.accepting.slice(0, this.states);
     this.setStart = this.setStart.slice(0, this.states + 1);

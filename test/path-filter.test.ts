@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compilePathFilter, MAX_FILTER_SOURCE, MAX_FILTERED_PATH, MAX_LAZY_PROGRAM, pathMatches, type PathMatcher } from '../protocol/path-filter.js';
+import { Recorder } from '../agent/recorder.js';
+import { compilePathFilter, EXPLORE_BUDGET, MAX_FILTER_SOURCE, MAX_FILTERED_PATH, MAX_LAZY_PROGRAM, MAX_PROGRAM, pathMatches, type PathMatcher } from '../protocol/path-filter.js';
+import { LazyDfa } from '../protocol/regex-dfa.js';
+import { parseRegex } from '../protocol/regex-parse.js';
+import { buildProgram, programSize } from '../protocol/regex-program.js';
+import { defaultLiveSettings } from '../protocol/settings.js';
 
 function compiled(filter: string): PathMatcher | null {
   const c = compilePathFilter(filter);
@@ -62,7 +67,7 @@ test('what a linear-time matcher cannot do is refused with a reason', () => {
     ['a{5000}', /program of 5000 instructions .*at most 4096/],
     ['((a{100}){100}){100}', /program of 1000000 instructions/],
     ['.*a.{600}', /does not fit in \d+ states .* 603 instructions, more than the 32 allowed/],
-    ['(a?){2000}', /does not fit in \d+ states within 2000000 steps/],
+    ['(a?){2000}', /does not fit in \d+ states within 500000 work units/],
   ];
   for (const [bad, reason] of refused) {
     const c = compilePathFilter(bad);
@@ -135,9 +140,17 @@ test('on generated filters and paths the engine agrees with V8 (^(?:f)$), seeded
   const gen = generator(r);
   let matched = 0;
   let checked = 0;
+  let refused = 0;
   for (let n = 0; n < 400; n++) {
     const g = gen(4);
-    const m = compiled(g.src);
+    const c = compilePathFilter(g.src);
+    if (c.error !== undefined) {
+      // A program too large whose DFA costs more than the budget to build: refused, with that reason.
+      assert.match(c.error, /does not fit in \d+ states within \d+ work units/, g.src);
+      refused++;
+      continue;
+    }
+    const m = c.matcher;
     const v8 = new RegExp(`^(?:${g.src})$`);
     for (let k = 0; k < 12; k++) {
       let path = g.sample(r);
@@ -154,6 +167,7 @@ test('on generated filters and paths the engine agrees with V8 (^(?:f)$), seeded
     }
   }
   assert.ok(matched > checked / 4 && matched < checked * 3 / 4, `both outcomes are exercised: ${matched} of ${checked} matched`);
+  assert.ok(refused <= 8, `${refused} of 400 generated filters were refused`);
 });
 
 // Filters that make a backtracking engine take exponential or polynomial time.
@@ -214,7 +228,7 @@ test('random long filters (up to 1,024 characters) on random 2,048-character pat
   for (let n = 0; n < 60; n++) {
     let src = '';
     // Long filters are mostly lists of endpoints: an alternation of generated pieces.
-    for (let piece = '/' + gen(4).src; src.length + piece.length < MAX_FILTER_SOURCE; piece = '/' + gen(4).src) src += (src ? '|' : '') + piece;
+    for (let piece = '/' + gen(2).src; src.length + piece.length < MAX_FILTER_SOURCE; piece = '/' + gen(2).src) src += (src ? '|' : '') + piece;
     const c = compilePathFilter(src);
     if (c.error !== undefined) continue; // a program too large to bound: refused when set, which is the point
     accepted++;
@@ -282,4 +296,90 @@ test('matching allocates nothing: five million matches trigger at most one garba
   assert.equal(hits, 2_500_000);
   // 16 bytes a match would be 80 MB: dozens of scavenges. One may be the runner's own.
   assert.ok(gcs <= 1, `${gcs} collections during five million matches`);
+});
+
+/** Work units compilePathFilter spends building a filter's DFA (null when refused before building). */
+function compileUnits(filter: string): number | null {
+  const tree = parseRegex(filter);
+  if (programSize(tree) > MAX_PROGRAM) return null;
+  const dfa = new LazyDfa(buildProgram(tree));
+  dfa.explore(EXPLORE_BUDGET);
+  return dfa.units;
+}
+
+/**
+ * The most one compile may cost: the budget, plus the last state built past it (a closure and
+ * list scans of at most MAX_PROGRAM entries each) and one doubling of each table (2^17 entries at most).
+ */
+const COMPILE_UNITS = EXPLORE_BUDGET + 8 * MAX_PROGRAM + 2 * (1 << 17);
+
+test('the worst compile is bounded in work units, whether the filter is accepted or refused', () => {
+  const worst = ['(.?){2000}', '(a?){2000}', '(.?){1000}(.?){1000}', '.*a.{600}', '.*(a|b).{3000}'];
+  for (const f of worst) {
+    const units = compileUnits(f)!;
+    assert.ok(units <= COMPILE_UNITS, `${f}: ${units} work units, at most ${COMPILE_UNITS}`);
+    assert.match(compilePathFilter(f).error!, /does not fit in \d+ states within 500000 work units/, f);
+  }
+  // The longest list of endpoints is built in full well within the budget.
+  const words = ['users', 'orders', 'products', 'items', 'carts', 'health', 'metrics', 'admin', 'login', 'search'];
+  const parts: string[] = [];
+  for (let i = 0; ; i++) {
+    const part = `/api/v${i % 3}/${words[i % 10]}/[0-9]+(/${words[(i * 3) % 10]}/.*)?`;
+    if ([...parts, part].join('|').length > MAX_FILTER_SOURCE) break;
+    parts.push(part);
+  }
+  const list = compilePathFilter(parts.join('|'));
+  assert.equal(list.error, undefined, list.error);
+  assert.ok(list.matcher!.units < EXPLORE_BUDGET / 2, `the endpoint list took ${list.matcher!.units} work units`);
+});
+
+test('generated hostile filters each compile within the unit budget, accepted or refused with a reason', () => {
+  const r = rng(99);
+  const int = (lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
+  const wide = (i: number): string => String.fromCharCode(0x100 + 3 * i);
+  const makers: Array<() => string> = [
+    () => `(.?){${int(500, 2000)}}`,
+    () => `(${['a', '.', '[ab]', '\\w'][int(0, 3)]}${['?', '*', '|b'][int(0, 2)]}){${int(100, 1000)}}`,
+    () => `.*a.{${int(50, 3000)}}`,
+    () => `((a|b|ab){1,${int(5, 40)}}){1,${int(2, 9)}}c`,
+    () => {
+      const depth = int(20, 120);
+      return '('.repeat(depth) + 'a|b' + ')*'.repeat(depth) + '!';
+    },
+    () => `(${Array.from({ length: int(50, 300) }, (_, i) => wide(i)).join('|')})*x`,
+    () => Array.from({ length: int(50, 200) }, (_, i) => `[${wide(i)}-${wide(i + 1)}]`).join(''),
+    () => '.*' + Array.from({ length: int(50, 450) }, (_, i) => wide(i)).join(''),
+    () => `(.*${Array.from({ length: int(2, 12) }, (_, i) => wide(i)).join('')}){${int(10, 300)}}`,
+    () => Array.from({ length: int(50, 140) }, (_, i) => `[${wide(i)}a-z]?`).join(''),
+  ];
+  let accepted = 0;
+  let refused = 0;
+  for (let n = 0; n < 60; n++) {
+    const f = makers[n % makers.length]!();
+    const c = compilePathFilter(f);
+    if (c.error !== undefined) {
+      assert.match(c.error, /^pathFilter ".*" is refused: (it makes a program|its automaton does not fit)/, f.slice(0, 60));
+      refused++;
+    } else {
+      accepted++;
+    }
+    const units = c.error !== undefined && !/work units/.test(c.error) ? null : compileUnits(f);
+    if (units !== null) assert.ok(units <= COMPILE_UNITS, `seed 99, #${n} ${f.slice(0, 60)}: ${units} work units`);
+  }
+  assert.ok(accepted > 5 && refused > 5, `${accepted} accepted, ${refused} refused`);
+});
+
+test('a filter is compiled once when settings are checked and then applied (Recorder.apply)', () => {
+  const f = '/(users|orders)/[0-9]+';
+  const first = compilePathFilter(f);
+  assert.equal(compilePathFilter(f), first, 'the same source twice in a row is not built again');
+  const refused = compilePathFilter('(.?){2000}');
+  assert.equal(compilePathFilter('(.?){2000}'), refused, 'nor is a refused one');
+  // apply() checks the settings (which compiles the filter) and then takes its matcher.
+  const recorder = new Recorder(64, [], { ...defaultLiveSettings, pathFilter: '/api/[0-9]+' });
+  const applied = (recorder as unknown as { filter: PathMatcher }).filter;
+  assert.equal(compilePathFilter('/api/[0-9]+').matcher, applied, 'the matcher applied is the one the check built');
+  assert.notEqual(compilePathFilter(f).matcher, first.matcher, 'another filter in between builds it afresh');
+  assert.match(recorder.apply({ ...defaultLiveSettings, pathFilter: '(a)\\1' }, 1)!, /backreferences/);
+  assert.equal((recorder as unknown as { filter: PathMatcher }).filter, applied, 'a refused filter keeps the one applied');
 });
