@@ -12,10 +12,13 @@ import { answerDump, dumpWindow, installDumpSignal, RingCursor } from './dump.js
 import { BlockEncoder } from './encode.js';
 import { disable, type HookFamily } from './hooks/guard.js';
 import { hookHttpServer } from './hooks/http-server.js';
+import { CostMeter } from './cost.js';
 import { InflightReporter, safeSnapshot } from './inflight-snapshot.js';
 import { createIdentity } from './identity.js';
 import { errorText, warnOnce } from './log.js';
 import { Recorder } from './recorder.js';
+import { startWatchdog } from './stall-watchdog.js';
+import { StallLog } from './stalls.js';
 import { installStopSignals } from './stop-signals.js';
 import { startStreams, type Streams } from './streams.js';
 import { Transport } from './transport.js';
@@ -55,10 +58,13 @@ export function startAgent(config: ResolvedConfig): Agent {
   // Secret to this process (the agent id is shown by the collector's API): the collector ties the id to it.
   const instance = randomBytes(16).toString('hex');
   const recorder = new Recorder(config.bufferEvents, config.routes, config.live);
-  const encoder = new BlockEncoder(recorder.ring, recorder.routes);
+  const stalls = config.stallMs > 0 ? new StallLog(recorder.inflight, recorder.ring, config.stallStacks) : null;
+  const watchdog = stalls !== null && config.stallStacks ? startWatchdog(config.stallMs, (s) => stalls.onStack(s)) : null;
+  const encoder = new BlockEncoder(recorder.ring, recorder.routes, stalls);
   const packr: Packr = createEncoder();
-  const hooks: HookFamily[] = [hookHttpServer(recorder)];
-  const streams = startStreams(config, () => { recorder.hookErrors++; });
+  const cost = new CostMeter();
+  const hooks: HookFamily[] = [hookHttpServer(recorder, cost)];
+  const streams = startStreams(config, () => { recorder.hookErrors++; }, stalls, cost);
   if (streams !== null) hooks.push(...streams.hooks);
   let lastCounters = '';
   const inflight = new InflightReporter(recorder);
@@ -141,9 +147,7 @@ export function startAgent(config: ResolvedConfig): Agent {
     if (t.connected && t.hasRoom && inflight.due()) sendBatch(EMPTY_BLOCK);
   }
 
-  function nextSlice(): void {
-    safely(sendSlice, SLICE_EVENTS);
-  }
+  const nextSlice = cost.timed('flush', (): void => safely(sendSlice, SLICE_EVENTS));
 
   /** Queues a batch; it carries the requests open now when they are due, or when `withInflight` says so. */
   function sendBatch(events: EventColumns, withInflight = false): void {
@@ -153,7 +157,10 @@ export function startAgent(config: ResolvedConfig): Agent {
     lastCounters = `${c.recorded} ${c.filtered} ${c.dropped} ${c.sent} ${c.hookErrors}`;
     // Only on a live connection: a snapshot resent after a reconnect would be stale.
     const open = t.connected && (withInflight || inflight.due()) ? inflight.take() : null;
-    t.push(seq, events.count, packr.pack({ t: 'batch', seq, counters: c, events, ...streams?.take(), ...(open === null ? {} : { inflight: open }) }));
+    t.push(seq, events.count, packr.pack({
+      t: 'batch', seq, counters: c, events, ...streams?.take(), cost: cost.report(t.bytesSent),
+      ...(open === null ? {} : { inflight: open }),
+    }));
   }
 
   function safely(work: (max: number) => void, max: number): void {
@@ -164,9 +171,7 @@ export function startAgent(config: ResolvedConfig): Agent {
     }
   }
 
-  function safeFlush(): void {
-    safely(flush, SLICE_EVENTS);
-  }
+  const safeFlush = cost.timed('flush', (): void => safely(flush, SLICE_EVENTS));
 
   function snapshot(lastMs: number): EventColumns[] {
     const cursor = new RingCursor(recorder.ring, encoder, dumpWindow(lastMs, config.maxAgeMs));
@@ -241,6 +246,7 @@ export function startAgent(config: ResolvedConfig): Agent {
       removeDumpSignal?.();
       for (const h of hooks) disable(h);
       streams?.stop();
+      watchdog?.stop();
       transport?.close();
     },
   };

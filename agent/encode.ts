@@ -9,6 +9,7 @@ import { MAX_BLOCK_EVENTS } from '../protocol/validate.js';
 import { METHOD_NAMES } from './recorder.js';
 import { PATH_STRIDE, type EventRing } from './ring.js';
 import type { RouteNames } from './route-names.js';
+import type { StallLog } from './stalls.js';
 
 /** Keeps a block's string table well under the collector's frame limit. */
 const MAX_BLOCK_STRING_CHARS = 2 * 1024 * 1024;
@@ -40,7 +41,7 @@ export class BlockEncoder {
     size: new Float64Array(MAX_BLOCK_EVENTS), flags: new Uint8Array(MAX_BLOCK_EVENTS),
   };
 
-  constructor(private readonly ring: EventRing, private readonly routes: RouteNames) {
+  constructor(private readonly ring: EventRing, private readonly routes: RouteNames, private readonly stalls: StallLog | null = null) {
     this.pathDecoder = ring.pathDecoder();
     this.pathWords = new Uint32Array(ring.pathBytes.buffer, ring.pathBytes.byteOffset, ring.pathBytes.byteLength / 4);
   }
@@ -140,9 +141,19 @@ export class BlockEncoder {
     copyRun(status, ring.status, first, run, k);
     copyRun(size, ring.size, first, run, k);
     copyRun(flags, ring.flags, first, run, k);
+    const queuedMs = this.stalls?.annotate(start, wallOffset, flags, k);
+    const block = this.block(k, strings, start, duration, method, path, route, status, size, flags, c !== null);
+    if (queuedMs !== undefined) block.queuedMs = queuedMs;
+    return block;
+  }
+
+  private block(
+    k: number, strings: string[], start: Float64Array, duration: Float64Array, method: Uint32Array, path: Uint32Array,
+    route: Uint32Array, status: Uint16Array, size: Float64Array, flags: Uint8Array, views: boolean,
+  ): EventColumns {
     if (k === start.length) return { count: k, strings, start, duration, method, path, route, status, size, flags };
     // Views for reused columns; copies otherwise, so that a kept block holds only its rows.
-    const cut = <T extends Float64Array | Uint32Array | Uint16Array | Uint8Array>(a: T): T => (c ? a.subarray(0, k) : a.slice(0, k)) as T;
+    const cut = <T extends Float64Array | Uint32Array | Uint16Array | Uint8Array>(a: T): T => (views ? a.subarray(0, k) : a.slice(0, k)) as T;
     return {
       count: k, strings,
       start: cut(start), duration: cut(duration), method: cut(method), path: cut(path),

@@ -55,6 +55,10 @@ export interface RuntimeOptions {
   stallMs: number;
   /** Counts a hook failure (the agent's hookErrors). */
   onError(): void;
+  /** Told of each stall as it is detected: start (performance.now() clock) and duration, ms. */
+  onStall?(start: number, durationMs: number): void;
+  /** Wraps each timer and observer body, to time the agent's own work (cost.ts). */
+  timed?<M>(body: (m: M) => void): (m: M) => void;
 }
 
 export class RuntimeRecorder {
@@ -89,7 +93,8 @@ export class RuntimeRecorder {
       this.options.onError();
       teardown();
     };
-    return (body) => guarded(family, onError, body);
+    const timed = this.options.timed;
+    return (body) => guarded(family, onError, timed === undefined ? body : timed(body));
   }
 
   private startLoopTimer(): void {
@@ -107,7 +112,10 @@ export class RuntimeRecorder {
       const expected = this.lastTick + LOOP_TICK_MS;
       const late = now > expected ? now - expected : 0;
       this.lastTick = now;
-      if (stallMs > 0 && late >= stallMs) this.pause(expected, late, STALL);
+      if (stallMs > 0 && late >= stallMs) {
+        this.pause(expected, late, STALL);
+        this.options.onStall?.(expected, late);
+      }
       if (periodMs === 0) return;
       this.late[this.lateCount++ % LATE_CAPACITY] = late;
       if (late > this.lateMax) this.lateMax = late;

@@ -18,6 +18,8 @@ import { OutboundRecorder } from './outbound.js';
 import { METHOD_NAMES } from './recorder.js';
 import { PAUSE_KINDS, RuntimeRecorder, SAMPLE_FIELDS } from './runtime.js';
 import type { SeriesRing } from './series-ring.js';
+import type { StallLog } from './stalls.js';
+import type { CostMeter } from './cost.js';
 
 export interface Streams {
   readonly outbound: OutboundRecorder | null;
@@ -34,11 +36,15 @@ export interface Streams {
 }
 
 /** Starts what the settings ask for; null when every stream is off. */
-export function startStreams(config: ResolvedConfig, onHookError: () => void): Streams | null {
+export function startStreams(config: ResolvedConfig, onHookError: () => void, stalls: StallLog | null = null, cost: CostMeter | null = null): Streams | null {
   const wantRuntime = config.runtimePeriodMs > 0 || config.gcEvents || config.stallMs > 0;
   if (!config.httpClient && !wantRuntime) return null;
   const outbound = config.httpClient ? new OutboundRecorder(Math.max(16, config.bufferEvents / 4)) : null;
-  const runtime = wantRuntime ? new RuntimeRecorder({ periodMs: config.runtimePeriodMs, gc: config.gcEvents, stallMs: config.stallMs, onError: onHookError }) : null;
+  const runtime = wantRuntime ? new RuntimeRecorder({
+    periodMs: config.runtimePeriodMs, gc: config.gcEvents, stallMs: config.stallMs, onError: onHookError,
+    onStall: stalls === null ? undefined : (start, durationMs) => stalls.onStall(start, durationMs),
+    timed: cost === null ? undefined : (body) => cost.timed('timer', body),
+  }) : null;
   const hooks = [...(outbound ? hookOutbound(outbound, onHookError) : []), ...(runtime?.families ?? [])];
   let lastSent = '';
 
@@ -57,7 +63,8 @@ export function startStreams(config: ResolvedConfig, onHookError: () => void): S
     runtime,
     hooks,
     get pending() {
-      return (outbound !== null && outbound.ring.unsent > 0) || (runtime !== null && (runtime.samples.unsent > 0 || runtime.pauses.unsent > 0)) || key(counters()) !== lastSent;
+      return (outbound !== null && outbound.ring.unsent > 0) || (runtime !== null && (runtime.samples.unsent > 0 || runtime.pauses.unsent > 0))
+        || stalls?.ready === true || key(counters()) !== lastSent;
     },
     sweep() {
       outbound?.sweep();
@@ -69,6 +76,7 @@ export function startStreams(config: ResolvedConfig, onHookError: () => void): S
       if (outbound !== null && outbound.ring.unsent > 0) out.outbound = encodeOutbound(outbound, wallOffset);
       if (runtime !== null && runtime.samples.unsent > 0) out.runtime = encodeSamples(runtime.samples, wallOffset);
       if (runtime !== null && runtime.pauses.unsent > 0) out.pauses = encodePauses(runtime.pauses, wallOffset);
+      if (stalls?.ready) out.stalls = stalls.take(wallOffset);
       out.streams = counters();
       lastSent = key(out.streams);
       return out;

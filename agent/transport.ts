@@ -87,6 +87,8 @@ export class Transport {
   sent = 0;
   /** Events queued and not yet acknowledged. */
   inFlight = 0;
+  /** Bytes handed to the socket, resends included. */
+  bytesSent = 0;
   /** Connections dropped because the collector fell silent. */
   timeouts = 0;
   /** Connection attempts that failed on the collector's certificate. */
@@ -128,7 +130,10 @@ export class Transport {
 
   /** Sends a message that is not kept for resending (acks of settings, dump data). */
   sendNow(bytes: Uint8Array): void {
-    if (this.ready && this.ws !== null) this.ws.send(bytes);
+    if (this.ready && this.ws !== null) {
+      this.bytesSent += bytes.length;
+      this.ws.send(bytes);
+    }
   }
 
   /** The hello of the next connection (settings changed). */
@@ -170,7 +175,9 @@ export class Transport {
     const ws = this.ws;
     if (!this.ready || ws === null) return;
     while (this.written < this.queue.length && ws.bufferedAmount < MAX_SOCKET_BUFFERED) {
-      ws.send(this.queue[this.written++]!.bytes, this.onWritten);
+      const bytes = this.queue[this.written++]!.bytes;
+      this.bytesSent += bytes.length;
+      ws.send(bytes, this.onWritten);
     }
   }
 

@@ -14,7 +14,7 @@ import { num } from './report.js';
 
 const names = [
   'outbound-undici-floor', 'outbound-undici', 'outbound-http-floor', 'outbound-http', 'outbound-symbol-correlation', 'outbound-weakmap-correlation',
-  'runtime-sample', 'runtime-idle-off', 'runtime-idle-default', 'runtime-idle-sampler', 'runtime-idle-stall', 'gc-alloc-off', 'gc-alloc-on',
+  'runtime-sample', 'runtime-idle-off', 'runtime-idle-default', 'runtime-idle-sampler', 'runtime-idle-stall', 'runtime-idle-watchdog', 'gc-alloc-off', 'gc-alloc-on',
 ];
 
 const { values: args } = parseArgs({
@@ -50,6 +50,7 @@ async function main(): Promise<void> {
     `| idle CPU, default runtime settings, over no agent | ${num((m('runtime-idle-default') - m('runtime-idle-off')) / 1000, 0)} µs/s (${num((m('runtime-idle-default') - m('runtime-idle-off')) / 1e7, 3)} % of a core) |`,
     `| samples alone (1 s period, on the 20 ms loop timer) | ${num((m('runtime-idle-sampler') - m('runtime-idle-off')) / 1000, 0)} µs/s |`,
     `| stall detection alone (the same 20 ms timer) | ${num((m('runtime-idle-stall') - m('runtime-idle-off')) / 1000, 0)} µs/s |`,
+    `| the stall watchdog (NODEFLIGHT_STALL_STACKS=1, no stall): its thread and heartbeat, over stall detection | ${num((m('runtime-idle-watchdog') - m('runtime-idle-stall')) / 1000, 0)} µs/s, +${by.get('runtime-idle-watchdog')!.extra?.rssMB} MB RSS |`,
     `| GC observer per collection (${num(gcPerRound, 1)} collections a round; on minus off, within the noise when near 0) | ${gcPerRound > 0 ? `${num(((m('gc-alloc-on') - m('gc-alloc-off')) * opsPerRound) / gcPerRound / 1000, 1)} µs` : 'n/a'} |`,
   ].join('\n'));
 }

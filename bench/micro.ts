@@ -22,6 +22,8 @@ const caseList: CaseSpec[] = [
   { file: 'agent-path.js', name: 'agent-default', what: '(a) agent per request, default settings' },
   { file: 'agent-path.js', name: 'agent-path-filter', what: '(a) agent per request, path filter (query cut off, 3 in 4 match)' },
   { file: 'agent-path.js', name: 'agent-express-route', what: '(a) agent per request, Express route naming (req.baseUrl + req.route.path)' },
+  { file: 'agent-path.js', name: 'agent-stall-watch-off', what: '(a) agent per request, stall threshold 10 s, no watchdog (the floor of the next case)' },
+  { file: 'agent-path.js', name: 'agent-stall-stacks', what: '(a) agent per request, stall threshold 10 s, NODEFLIGHT_STALL_STACKS=1: the watchdog thread on, no stall' },
   { file: 'agent-path.js', name: 'node-objects', what: '(a) floor of the next case: a new IncomingMessage and ServerResponse per request, empty subscriber' },
   { file: 'agent-path.js', name: 'agent-node-objects', what: '(a) agent per request, default settings, on new IncomingMessage and ServerResponse objects (less the case above: the agent\'s share)' },
   { file: 'encode.js', name: 'encode-pack', what: '(b) BlockEncoder.encode and msgpack pack, per event' },

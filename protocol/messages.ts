@@ -48,6 +48,11 @@ export const EventFlag = {
   truncatedPath: 2,
   /** Not finished when read (protocol/inflight.ts): the duration is the age at that time. */
   inflight: 4,
+  /**
+   * The request arrived while the event loop was stalled: it started in the loop turn right
+   * after a stall ended, so its `duration` leaves out the wait; `queuedMs` bounds that wait.
+   */
+  queued: 8,
 } as const;
 
 /** What an agent counts; recorded = sent + dropped + buffered holds at every flush. */
@@ -95,6 +100,11 @@ export interface EventColumns {
   /** Response body size in bytes, -1 when unknown (streamed without Content-Length). */
   size: Float64Array;
   flags: Uint8Array;
+  /**
+   * Only in blocks with a `queued` event: per row, an upper bound of the time the request
+   * waited inside the stall before Node parsed it (ms, 0 for rows not flagged `queued`).
+   */
+  queuedMs?: Float64Array;
 }
 
 /** Requests open now (protocol/inflight.ts). */

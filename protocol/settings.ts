@@ -247,6 +247,13 @@ export const agentSettings = {
     live: false,
     parse: zeroOr(1, 60_000),
   },
+  stallStacks: {
+    env: 'NODEFLIGHT_STALL_STACKS',
+    default: false,
+    description: 'Whether a stall longer than `NODEFLIGHT_STALL_MS` is sent with the main thread\'s JavaScript stack, caught while it is blocked (`1` or `0`): a watchdog thread asks the inspector for it. Costs a worker thread, about 1% of a core and 9 MB RSS, nothing measurable per request ([docs/incidents.md](docs/incidents.md#what-the-watchdog-costs)); nothing is loaded when `0`.',
+    live: false,
+    parse: onOff,
+  },
   disabled: {
     env: 'NODEFLIGHT_DISABLED',
     default: false,

@@ -10,6 +10,9 @@
 // The collector checks every block here before it reads a row: lengths equal, numbers
 // finite and in range, string indexes inside the table.
 
+import { validateCost, type AgentCost } from './agent-cost.js';
+import { validateStalls, type StallRecord } from './stalls.js';
+
 /** One outbound HTTP call (undici / fetch, or a node:http client request). */
 export interface OutboundColumns {
   count: number;
@@ -88,6 +91,10 @@ export interface BatchStreams {
   pauses?: PauseColumns;
   /** Present in every batch of an agent that records any of the streams. */
   streams?: StreamCounters;
+  /** Details of the stalls in `pauses` (protocol/stalls.ts), once each is complete. */
+  stalls?: StallRecord[];
+  /** The agent's own cost, totals since it started (protocol/agent-cost.ts). */
+  cost?: AgentCost;
 }
 
 // ---- checks -------------------------------------------------------------------------
@@ -208,5 +215,7 @@ export function validateBatchStreams(v: Obj): string | null {
   return (v.outbound === undefined ? null : validateOutbound(v.outbound))
     ?? (v.runtime === undefined ? null : validateRuntime(v.runtime))
     ?? (v.pauses === undefined ? null : validatePauses(v.pauses))
-    ?? (v.streams === undefined ? null : validateStreamCounters(v.streams));
+    ?? (v.streams === undefined ? null : validateStreamCounters(v.streams))
+    ?? (v.stalls === undefined ? null : validateStalls(v.stalls))
+    ?? (v.cost === undefined ? null : validateCost(v.cost));
 }

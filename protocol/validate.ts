@@ -97,6 +97,18 @@ export function validateColumns(v: unknown): string | null {
     const size = c.size[i]!;
     if (!(size >= -1 && Number.isInteger(size))) return `events.size[${i}] must be an integer >= -1, got ${size}`;
   }
+  return c.queuedMs === undefined ? null : validateQueued(c);
+}
+
+function validateQueued(c: EventColumns): string | null {
+  const q = c.queuedMs;
+  if (!(q instanceof Float64Array)) return 'events.queuedMs must be a Float64Array';
+  if (q.length !== c.count) return `events.queuedMs has ${q.length} rows, expected ${c.count}`;
+  for (let i = 0; i < q.length; i++) {
+    const d = q[i]!;
+    if (!(d >= 0 && d < 1e9)) return `events.queuedMs[${i}] must be a finite non-negative number of milliseconds, got ${d}`;
+    if (d > 0 && (c.flags[i]! & EventFlag.queued) === 0) return `events.queuedMs[${i}] is ${d} but the row is not flagged queued`;
+  }
   return null;
 }
 

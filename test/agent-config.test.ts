@@ -12,14 +12,15 @@ test('every setting of the declared table is read from its variable', () => {
     NODEFLIGHT_BUFFER_EVENTS: '1000', NODEFLIGHT_FLUSH_MS: '100', NODEFLIGHT_DUMP: '/tmp/x.nfr', NODEFLIGHT_DISABLED: '0',
     NODEFLIGHT_MAX_AGE_MS: '60000', NODEFLIGHT_DUMP_SIGNAL: 'SIGUSR2',
     NODEFLIGHT_HTTP_CLIENT: '0', NODEFLIGHT_RUNTIME_PERIOD_MS: '0', NODEFLIGHT_GC: '0', NODEFLIGHT_STALL_MS: '100',
+    NODEFLIGHT_STALL_STACKS: '1',
     NODEFLIGHT_PING_TIMEOUT_MS: '1500', NODEFLIGHT_CA: '/nonexistent/ca.pem',
   });
   assert.deepEqual(c, {
     collector: 'ws://127.0.0.1:9', token: 't', ca: undefined, pingTimeoutMs: 1500, service: 'svc', routes: ['/a/:id', '/b/*'], bufferEvents: 1024, flushMs: 100,
     dump: '/tmp/x.nfr', maxAgeMs: 60000, dumpSignal: 'SIGUSR2', disabled: false, live: { pathFilter: '/api/.*', thresholdMs: 2.5, sampleRate: 0.5, httpServer: false },
-    httpClient: false, runtimePeriodMs: 0, gcEvents: false, stallMs: 100,
+    httpClient: false, runtimePeriodMs: 0, gcEvents: false, stallMs: 100, stallStacks: true,
   });
-  assert.equal(Object.keys(agentSettings).length, 20, 'a new setting needs a line in this test and in the README');
+  assert.equal(Object.keys(agentSettings).length, 21, 'a new setting needs a line in this test and in the README');
 });
 
 test('a bad value is one [nodeflight] line on stderr and the default is used; the app still runs', () => {
@@ -42,7 +43,7 @@ test('an empty environment gives every default of the declared table', () => {
     collector: undefined, token: undefined, ca: undefined, pingTimeoutMs: 20000, service: undefined, routes: [], bufferEvents: 65536, flushMs: 250,
     dump: undefined, maxAgeMs: 900000, dumpSignal: undefined, disabled: false,
     live: { pathFilter: '.*', thresholdMs: 0, sampleRate: 1, httpServer: true },
-    httpClient: true, runtimePeriodMs: 1000, gcEvents: true, stallMs: 50,
+    httpClient: true, runtimePeriodMs: 1000, gcEvents: true, stallMs: 50, stallStacks: false,
   });
 });
 

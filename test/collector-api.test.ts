@@ -120,7 +120,7 @@ test('/v1/events returns recent events newest first, filtered by service, route 
   assert.deepEqual(all.map((e: any) => e.path), ['/users/3', '/users', '/health', '/users/2', '/users/1']);
   assert.deepEqual(all[4], {
     agentId: 'api-agent', service: 'api-svc', method: 'GET', path: '/users/1', route: '/users/:id', routeId: all[4].routeId,
-    status: 200, size: 120, aborted: false, start: 1_700_000_000_001, durationMs: 5,
+    status: 200, size: 120, aborted: false, start: 1_700_000_000_001, durationMs: 5, queued: false, queuedMs: 0,
   });
   assert.equal(all[0].aborted, true);
   assert.equal(all[0].size, null);

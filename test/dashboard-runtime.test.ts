@@ -42,6 +42,13 @@ describe('dashboard runtime panel in headless Chromium', { skip: chromiumSkip, t
     assert.match(summary, /[1-9]\d* GC pauses/);
     assert.match(summary, /[1-9]\d* stalls?/);
     assert.match((await page.textContent('#runtime-agent'))!, /runtime-shop/);
+    // Next to the process's CPU, the recorder's own share of it, as the agent measures it.
+    await page.waitForFunction(() => document.getElementById('runtime-summary')!.textContent!.includes('the recorder'), undefined, { timeout: 20_000 })
+      .catch(async () => assert.fail(`no recorder cost in: ${await page.textContent('#runtime-summary')}`));
+    // Four requests: none had its hooks timed (1 in 256), so no per-request figure yet.
+    const cost = /CPU ([\d.]+)% \(the recorder: ([\d.]+)% of it\)/.exec((await page.textContent('#runtime-summary'))!);
+    assert.ok(cost, await page.textContent('#runtime-summary') ?? '');
+    assert.ok(Number(cost[2]) > 0 && Number(cost[2]) <= 100, cost[0]);
     assert.deepEqual(errors, []);
   });
 });

@@ -172,6 +172,11 @@ const cases = {
 
   /** An Express app: the route is named from req.baseUrl + req.route.path at finish. */
   'agent-express-route': (o: CaseOptions) => agentCase('agent-express-route', o, {}, mixedUrl, true),
+
+  // The stall watchdog off and on, with no stall (a 10 s threshold no round reaches): what
+  // its heartbeat timer and thread take from the request path.
+  'agent-stall-watch-off': (o: CaseOptions) => agentCase('agent-stall-watch-off', o, { NODEFLIGHT_STALL_MS: '10000' }, mixedUrl, false),
+  'agent-stall-stacks': (o: CaseOptions) => agentCase('agent-stall-stacks', o, { NODEFLIGHT_STALL_MS: '10000', NODEFLIGHT_STALL_STACKS: '1' }, mixedUrl, false),
 };
 
 await runCase(cases);

@@ -12,6 +12,7 @@
 // Every agent case checks that the calls were recorded: a hook that is not wired fails.
 import dc from 'node:diagnostics_channel';
 import { disable } from '../../agent/hooks/guard.js';
+import { startWatchdog } from '../../agent/stall-watchdog.js';
 import { startStreams, type Streams } from '../../agent/streams.js';
 import { readConfig } from '../../agent/config.js';
 import { floorCase, runCase, summarizeRounds, timeRounds, type CaseOptions, type Result } from './timing.js';
@@ -147,8 +148,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * nothing every second), with the given streams settings; `rounds` windows of 2 s
  * (scaled), after one warm-up window. Reported in ns of CPU per second of wall time.
  */
-async function idleCpuCase(name: string, o: CaseOptions, env: Record<string, string>): Promise<Result> {
+/** CPU per second of an idle process (all its threads); `watchdog`: with the stall watchdog thread too, and its RSS. */
+async function idleCpuCase(name: string, o: CaseOptions, env: Record<string, string>, watchdog = false): Promise<Result> {
   const streams = Object.keys(env).length === 0 ? null : startStreams(readConfig({ NODEFLIGHT_HTTP_CLIENT: '0', ...env }), () => {});
+  const rss0 = process.memoryUsage.rss();
+  const dog = watchdog ? startWatchdog(Number(env.NODEFLIGHT_STALL_MS), () => {}) : null;
   const keep = setInterval(() => {}, 1000);
   const windowMs = Math.max(200, 2000 * o.scale);
   try {
@@ -161,8 +165,10 @@ async function idleCpuCase(name: string, o: CaseOptions, env: Record<string, str
       const used = process.cpuUsage(cpu);
       perSecond.push(((used.user + used.system) * 1000) / ((performance.now() - t0) / 1000));
     }
-    return summarizeRounds(name, 'second', perSecond, 1, { windowMs, samples: streams?.counters().runtime.recorded ?? 0 });
+    const rssMB = dog === null ? undefined : Math.round((process.memoryUsage.rss() - rss0) / 1e5) / 10;
+    return summarizeRounds(name, 'second', perSecond, 1, { windowMs, samples: streams?.counters().runtime.recorded ?? 0, rssMB });
   } finally {
+    dog?.stop();
     clearInterval(keep);
     streams?.stop();
   }
@@ -206,6 +212,7 @@ const cases = {
   'runtime-idle-default': (o: CaseOptions) => idleCpuCase('runtime-idle-default', o, { NODEFLIGHT_RUNTIME_PERIOD_MS: '1000', NODEFLIGHT_GC: '1', NODEFLIGHT_STALL_MS: '50' }),
   'runtime-idle-sampler': (o: CaseOptions) => idleCpuCase('runtime-idle-sampler', o, { NODEFLIGHT_RUNTIME_PERIOD_MS: '1000', NODEFLIGHT_GC: '0', NODEFLIGHT_STALL_MS: '0' }),
   'runtime-idle-stall': (o: CaseOptions) => idleCpuCase('runtime-idle-stall', o, { NODEFLIGHT_RUNTIME_PERIOD_MS: '0', NODEFLIGHT_GC: '0', NODEFLIGHT_STALL_MS: '50' }),
+  'runtime-idle-watchdog': (o: CaseOptions) => idleCpuCase('runtime-idle-watchdog', o, { NODEFLIGHT_RUNTIME_PERIOD_MS: '0', NODEFLIGHT_GC: '0', NODEFLIGHT_STALL_MS: '50' }, true),
   'gc-alloc-off': (o: CaseOptions) => allocCase('gc-alloc-off', o, false),
   'gc-alloc-on': (o: CaseOptions) => allocCase('gc-alloc-on', o, true),
   /** One sample: loop-delay percentiles, ELU, cpuUsage and memoryUsage. */

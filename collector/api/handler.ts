@@ -66,6 +66,9 @@ function agentJson(a: AgentState, gone: GoneAgents | undefined) {
     counters: a.counters,
     received: a.received,
     lastSeq: a.lastSeq,
+    cost: a.cost.json(),
+    /** Like JFR's jdk.DataLoss: what the agent recorded and could not deliver, by stream. */
+    dataLoss: { events: a.counters.dropped, ...a.streamsDropped, hookErrors: a.counters.hookErrors },
     /** When and how its connection ended (gone-agents.ts); null while connected. */
     ended: a.link === null ? gone?.get(a.id) ?? null : null,
   };

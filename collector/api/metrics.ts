@@ -40,7 +40,50 @@ const SERVER_FAMILIES: RouteFamily[] = [
     head: { name: 'nodeflight_http_server_request_latency_seconds', type: 'summary', help: 'HTTP request duration quantiles from HDR histograms (3 significant digits), since start.' },
     metrics: (f, labels, s) => [f.summary(SERVER_FAMILIES[2]!.head, labels, s.summary)],
   },
+  {
+    head: { name: 'nodeflight_http_server_requests_queued_total', type: 'counter', help: 'HTTP requests that arrived during an event-loop stall (timed from after it), for routes that had one.' },
+    metrics: (f, labels, s) => (s.queued === null ? [] : [f.scalar(SERVER_FAMILIES[3]!.head, labels, s.queued.count)]),
+  },
+  {
+    head: { name: 'nodeflight_http_server_request_queued_seconds_total', type: 'counter', help: 'Upper bound of the time those requests waited in the stall before Node parsed them.' },
+    metrics: (f, labels, s) => (s.queued === null ? [] : [f.scalar(SERVER_FAMILIES[4]!.head, labels, s.queued.waitSeconds)]),
+  },
+  {
+    head: {
+      name: 'nodeflight_http_server_request_duration_with_wait_seconds',
+      type: 'histogram',
+      help: 'HTTP request duration with the stall wait of queued requests added, for routes that had one; since their first.',
+    },
+    metrics: (f, labels, s) => (s.withWait === null ? [] : [f.histogram(SERVER_FAMILIES[5]!.head, labels, s.withWait)]),
+  },
 ];
+
+/** What each connected agent reports it spends, and what it lost (agent-cost.ts). */
+function agentCostScalars(agents: AgentRegistry): Array<[string, MetricType, string, Array<[Labels, number]>]> {
+  const cpu: Array<[Labels, number]> = [];
+  const share: Array<[Labels, number]> = [];
+  const perRequest: Array<[Labels, number]> = [];
+  const bytes: Array<[Labels, number]> = [];
+  const lost: Array<[Labels, number]> = [];
+  for (const a of agents.list()) {
+    const c = a.cost.latest;
+    if (a.link === null || c === undefined) continue;
+    const labels: Labels = [['service', a.service], ['agent', a.id]];
+    const j = a.cost.json()!;
+    cpu.push([labels, c.workUs / 1e6]);
+    if (j.shareOfProcess !== null) share.push([labels, j.shareOfProcess]);
+    perRequest.push([labels, c.nsPerRequest / 1e9]);
+    bytes.push([labels, c.bytesSent]);
+    for (const [stream, n] of Object.entries({ events: a.counters.dropped, ...a.streamsDropped })) lost.push([[...labels, ['stream', stream]], n]);
+  }
+  return [
+    ['nodeflight_agent_cpu_seconds_total', 'counter', 'Estimated main-thread CPU time the agent spent (sampled hooks, flush, timers), as it reports.', cpu],
+    ['nodeflight_agent_process_cpu_share_ratio', 'gauge', 'The agent\'s share of its process\'s CPU time over the last reports (up to 10 s).', share],
+    ['nodeflight_agent_request_hook_seconds', 'gauge', 'Estimated hook work per HTTP request (start + finish), sampled.', perRequest],
+    ['nodeflight_agent_sent_bytes_total', 'counter', 'Bytes the agent wrote to the collector, resends included.', bytes],
+    ['nodeflight_agent_data_lost_total', 'counter', 'Rows the agent recorded and lost before they were delivered, by stream (as JFR\'s jdk.DataLoss).', lost],
+  ];
+}
 
 /**
  * Both states for every service, zeros included, so that an alert can see a service
@@ -123,6 +166,7 @@ export async function renderMetrics<P>(f: Format<P>, { agg, agents, rejectedFram
       ['nodeflight_http_server_oldest_request_in_flight_seconds', 'gauge', 'Age of the oldest HTTP request in flight (0: none).', oldest],
     );
   }
+  scalars.push(...agentCostScalars(agents));
   for (const [name, type, help, samples] of scalars) families.push(scalarFamily(f, { name, type, help }, samples));
   if (series !== undefined) families.push(...await renderSeriesFamilies(f, series, agents, now, slicer));
   return f.body(families);

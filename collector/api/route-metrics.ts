@@ -8,7 +8,7 @@ import {
 } from './exposition.js';
 import { fromHdr } from '../stats/native-histogram.js';
 import { statusCounts } from './route-view.js';
-import { BUCKETS, COUNT, type RouteStats } from '../stats/route-stats.js';
+import { BUCKETS, COUNT, QUEUED, QUEUED_MS, type RouteStats } from '../stats/route-stats.js';
 
 /** The longest a scrape runs before it lets the event loop turn (ingest, other requests). */
 const SLICE_MS = 5;
@@ -34,6 +34,10 @@ export interface RouteSample {
   classes: Record<string, number>;
   histogram: HistogramSample;
   summary: SummarySample;
+  /** Requests that arrived during a stall and their summed wait (s); null while the route had none. */
+  queued: { count: number; waitSeconds: number } | null;
+  /** The duration histogram with those waits added (classic buckets only); null likewise. */
+  withWait: HistogramSample | null;
 }
 
 /** `agg` is the aggregator `r` belongs to: its scratch holds the merge. */
@@ -50,12 +54,23 @@ export function routeSample(agg: Aggregator, r: RouteStats, now: number): RouteS
     const exemplar = e === null ? null : { labels: fitExemplarLabels([['agent', e.agent], ['path', e.path]]), value: e.durationMs / 1000, timestampMs: e.endMs };
     buckets.push({ le: BOUNDS_S[b]!, cumulative, exemplar });
   }
+  const w = r.withWait;
+  let withWait: HistogramSample | null = null;
+  if (w !== null) {
+    let waited = 0;
+    const waitBuckets = BOUNDS_S.map((le, i) => ({ le, cumulative: (waited += w.buckets[i]!), exemplar: null }));
+    withWait = { count, sum: w.sumMs / 1000, buckets: waitBuckets, native: null, zeroCount: 0 };
+  }
+  const c = agg.scratchCounts;
+  const queued = w === null ? null : { count: c[QUEUED]!, waitSeconds: c[QUEUED_MS]! / 1000 };
   const latency = agg.summary.totalCount > 0 ? agg.summary.latencyMs() : null;
   return {
     count,
     classes: statusCounts(agg.scratchCounts),
     histogram: { count, sum, buckets, native: fromHdr(agg.summary), zeroCount: 0 },
     summary: { count, sum, quantiles: QUANTILES.map(([q, key]) => [q, latency === null ? 0 : Math.round(latency[key] * 1000) / 1e6]) },
+    queued,
+    withWait,
   };
 }
 

@@ -2,7 +2,7 @@
 import type { Aggregator } from '../stats/aggregator.js';
 import { encodeCompressed, latencyMs, percentileDistribution, type Histogram } from '../stats/histogram.js';
 import type { LatencySummary } from '../stats/latency-summary.js';
-import { ABORTED, COUNT, STATUS, firstIntervalOf, type RouteStats } from '../stats/route-stats.js';
+import { ABORTED, COUNT, QUEUED, QUEUED_MS, STATUS, firstIntervalOf, type RouteStats } from '../stats/route-stats.js';
 import type { RouteDetailJson, RouteJson } from '../stats/route-json.js';
 
 const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
@@ -33,6 +33,8 @@ function collectJson(agg: Aggregator, r: RouteStats, now: number, windowMs: numb
     status: statusCounts(counts),
     aborted: counts[ABORTED]!,
     latencyMs: null,
+    queued: { count: counts[QUEUED]!, waitMs: Math.round(counts[QUEUED_MS]! * 1000) / 1000 },
+    latencyWithWaitMs: r.withWait === null ? null : latencyMs(r.withWait.histogram),
   };
 }
 

@@ -40,6 +40,14 @@
  * @property {number} settingsVersion
  * @property {Counters} counters
  * @property {AgentEnd | null} ended When and how its connection ended; null while connected.
+ * @property {AgentCost | null} cost What the agent measures it spends (collector/ingest/agent-cost.ts); null before its first report.
+ */
+
+/**
+ * @typedef {object} AgentCost
+ * @property {number | null} shareOfProcess The agent's share of its process's CPU, 0 to 1.
+ * @property {number} nsPerRequest
+ * @property {number} hookSamples Requests whose hooks were timed.
  */
 
 /** @typedef {{ routes: RouteJson[] }} RoutesJson GET /v1/routes. */
@@ -77,6 +85,7 @@
 /**
  * GET /v1/agents/:id/runtime (series-api.ts).
  * @typedef {object} Runtime
+ * @property {string} agentId
  * @property {AgentEnd | null} ended
  * @property {SampleRow | null} latest
  * @property {SampleRow[]} samples

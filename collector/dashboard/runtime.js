@@ -14,7 +14,7 @@ import { Chart, fromZero, msValue, timeAxis } from './charts.js';
 import * as fmt from './format.js';
 import { openRequestsLine } from './inflight.js';
 /** @import uPlot from '/dashboard/vendor/uPlot.esm.js' */
-/** @import { AgentJson, Inflight, PauseRow, Runtime } from './api-types.js' */
+/** @import { AgentCost, AgentJson, Inflight, PauseRow, Runtime } from './api-types.js' */
 
 /**
  * The latency chart's marks of pauses: its plugin, and set() to give it new pauses.
@@ -100,6 +100,17 @@ export function pauseMarks() {
       chart?.redraw(false, false);
     },
   };
+}
+
+/**
+ * The agent's own cost as it reports it (/v1/agents `cost`), after the process's CPU.
+ * @param {AgentCost | null | undefined} cost
+ */
+function recorderCost(cost) {
+  if (!cost || cost.shareOfProcess === null) return '';
+  // Per request only once a request's hooks were timed (1 in 256).
+  const perRequest = cost.hookSamples > 0 ? `, ${(cost.nsPerRequest / 1000).toFixed(1)} µs a request` : '';
+  return ` (the recorder: ${(cost.shareOfProcess * 100).toFixed(1)}% of it${perRequest})`;
 }
 
 export class RuntimePanel {
@@ -199,7 +210,7 @@ export class RuntimePanel {
     const gc = pauses.filter((p) => p.kind.startsWith('gc'));
     const stalls = pauses.filter((p) => p.kind === 'stall');
     const cpu = ((s.cpuUserUs + s.cpuSystemUs) / 1000 / s.intervalMs) * 100;
-    this.summary.textContent = `${rt.ended ? 'at its end' : 'now'}: heap ${mb(s.heapUsedBytes).toFixed(1)} of ${mb(s.heapTotalBytes).toFixed(1)} MB, RSS ${mb(s.rssBytes).toFixed(1)} MB, CPU ${cpu.toFixed(1)}%, loop delay p99 ${fmt.ms(s.loopDelayMs.p99)} ms · last 5 min: ${gc.length} GC pauses (${fmt.ms(gc.reduce((n, p) => n + p.durationMs, 0))} ms), ${stalls.length} stalls`;
+    this.summary.textContent = `${rt.ended ? 'at its end' : 'now'}: heap ${mb(s.heapUsedBytes).toFixed(1)} of ${mb(s.heapTotalBytes).toFixed(1)} MB, RSS ${mb(s.rssBytes).toFixed(1)} MB, CPU ${cpu.toFixed(1)}%${recorderCost(this.agents?.get(rt.agentId)?.cost)}, loop delay p99 ${fmt.ms(s.loopDelayMs.p99)} ms · last 5 min: ${gc.length} GC pauses (${fmt.ms(gc.reduce((n, p) => n + p.durationMs, 0))} ms), ${stalls.length} stalls`;
     this.summary.dataset.samples = String(samples.length);
   }
 }

@@ -7,6 +7,7 @@
 // are connected it is refused. Collector-wide totals survive eviction.
 import type { AgentIdentity, Counters, HelloMessage, LiveSettings } from '../../protocol/messages.js';
 import { defaultLiveSettings } from '../../protocol/settings.js';
+import { CostHistory } from './agent-cost.js';
 
 export interface AgentState extends Omit<AgentIdentity, 'agentId'> {
   id: string;
@@ -28,6 +29,10 @@ export interface AgentState extends Omit<AgentIdentity, 'agentId'> {
   received: number;
   /** Highest batch sequence number accepted. */
   lastSeq: number;
+  /** What the agent reports it spends (agent-cost.ts). */
+  cost: CostHistory;
+  /** Rows of its streams lost before they were sent, as its last batch said. */
+  streamsDropped: { outbound: number; runtime: number; pauses: number };
   /** The agent process the id belongs to (hello `instance`), never shown: lastSeq counts its batches. */
   instance: string;
 }
@@ -71,6 +76,7 @@ export class AgentRegistry {
         id: hello.agentId, service: '', host: '', pid: 0, nodeVersion: '', agentVersion: '', startTime: 0,
         link: null, connectedAt: now, lastSeenAt: now, settings: defaultLiveSettings, settingsVersion: 0,
         requested: null, ownSettings: null, settingsRejected: null, counters: zeroCounters(), received: 0, lastSeq: 0,
+        cost: new CostHistory(), streamsDropped: { outbound: 0, runtime: 0, pauses: 0 },
         instance,
       };
       this.byId.set(a.id, a);

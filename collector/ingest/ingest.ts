@@ -271,6 +271,10 @@ export function attachIngest(server: Server, deps: IngestDeps): Ingest {
         agent.received += m.events.count;
         deps.agents.received += m.events.count;
         agent.counters = copyCounters(m.counters);
+        if (m.cost !== undefined) agent.cost.add(m.cost);
+        if (m.streams !== undefined) {
+          agent.streamsDropped = { outbound: m.streams.outbound.dropped, runtime: m.streams.runtime.dropped, pauses: m.streams.pauses.dropped };
+        }
       }
       this.send({ t: 'ack', seq: m.seq });
     }

@@ -74,7 +74,7 @@ export class Aggregator {
 
   /** `events` must have passed validateColumns (string indexes in range, count <= MAX_BLOCK_EVENTS). */
   recordBatch(agentId: string, service: string, events: EventColumns, now: number): void {
-    const { count, strings, method, route, path, start, duration, status, flags } = events;
+    const { count, strings, method, route, path, start, duration, status, flags, queuedMs } = events;
     const { slots, batchRoutes: routes, slotOfRoute, slotMethod, slotRoute, nextSlot } = this;
     routes.length = 0;
     try {
@@ -100,7 +100,7 @@ export class Aggregator {
     for (let i = 0; i < count; i++) {
       const r = routes[slots[i]!]!;
       const d = duration[i]!;
-      const b = r.record(d, status[i]!, flags[i]!);
+      const b = r.record(d, status[i]!, flags[i]!, queuedMs === undefined ? 0 : queuedMs[i]!);
       // The exemplar's strings are looked up only for an event slower than the kept one.
       if (d >= r.exemplars.floor[b]!) r.exemplars.keep(b, d, strings[path[i]!]!, agentId, start[i]! + d, now);
     }

@@ -20,6 +20,9 @@ export interface EventRow {
   /** Wall-clock start, ms since the epoch. */
   start: number;
   durationMs: number;
+  /** It arrived during an event-loop stall; `queuedMs` bounds the wait that `durationMs` leaves out. */
+  queued: boolean;
+  queuedMs: number;
 }
 
 export interface EventFilter {
@@ -92,6 +95,8 @@ export class RecentEvents {
           aborted: (ev.flags[i]! & EventFlag.aborted) !== 0,
           start: ev.start[i]!,
           durationMs: ev.duration[i]!,
+          queued: (ev.flags[i]! & EventFlag.queued) !== 0,
+          queuedMs: ev.queuedMs?.[i] ?? 0,
         });
       }
     }

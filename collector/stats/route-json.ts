@@ -14,6 +14,10 @@ export interface RouteJson {
   aborted: number;
   /** null when the route had no events in the window. */
   latencyMs: LatencyMs | null;
+  /** Requests that arrived during an event-loop stall, and the sum of their waits (upper bounds), in the window. */
+  queued: { count: number; waitMs: number };
+  /** Since start, with those waits added; null while the route never had a queued request. */
+  latencyWithWaitMs: LatencyMs | null;
 }
 
 export interface RouteDetailJson extends RouteJson {

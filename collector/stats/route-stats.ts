@@ -38,7 +38,10 @@ export const COUNT = 0;
 export const ABORTED = 1;
 /** STATUS + 0 is a status outside 100-599; STATUS + 1..5 are 1xx..5xx. */
 export const STATUS = 2;
-export const ROW = 8;
+/** Requests that arrived during a stall (EventFlag.queued), and the sum of their queuedMs. */
+export const QUEUED = 8;
+export const QUEUED_MS = 9;
+export const ROW = 10;
 
 function intervalOf(time: number): number {
   return Math.floor(time / INTERVAL_MS);
@@ -65,6 +68,12 @@ export class RouteStats {
   /** The slowest recent event of each bucket. */
   readonly exemplars = new BucketExemplars(NBOUNDS + 1);
   sumMs = 0;
+  /**
+   * Latency with the wait of requests that arrived during a stall added (duration +
+   * queuedMs), since start: made at the route's first queued event from what it held then,
+   * so routes that never saw a stall pay nothing.
+   */
+  withWait: { histogram: Histogram; buckets: Float64Array; sumMs: number } | null = null;
 
   private readonly current: Histogram = createHistogram();
   private readonly total: Histogram = createHistogram();
@@ -96,20 +105,37 @@ export class RouteStats {
    * The per-event path: no allocation, no clock read (the batch advanced the route once).
    * Returns the event's bucket, for the caller's exemplar check.
    */
-  record(durationMs: number, status: number, flags: number): number {
-    let us = Math.round(durationMs * 1000);
-    if (us < 1) us = 1;
-    else if (us > HIGHEST_TRACKABLE_US) us = HIGHEST_TRACKABLE_US;
-    this.current.recordValue(us);
+  record(durationMs: number, status: number, flags: number, queuedMs: number): number {
+    if (flags & EventFlag.queued) this.recordQueued(queuedMs);
+    this.current.recordValue(toUs(durationMs));
     const c = this.counts;
     c[COUNT]++;
     c[STATUS + (status >= 100 && status < 600 ? (status / 100) | 0 : 0)]++;
     if (flags & EventFlag.aborted) c[ABORTED]++;
     this.sumMs += durationMs;
-    let b = 0;
-    while (b < NBOUNDS && durationMs > BOUNDS_MS[b]!) b++;
+    const b = bucketOf(durationMs);
     this.buckets[b]++;
+    if (this.withWait !== null) this.recordWithWait(durationMs + (flags & EventFlag.queued ? queuedMs : 0));
     return b;
+  }
+
+  // The rare paths live apart so that record() stays small.
+  private recordQueued(queuedMs: number): void {
+    this.counts[QUEUED]++;
+    this.counts[QUEUED_MS] += queuedMs;
+    if (this.withWait !== null) return;
+    // Seeded with every event before this one, which record() adds with its wait.
+    const histogram = createHistogram();
+    histogram.add(this.total);
+    histogram.add(this.current);
+    this.withWait = { histogram, buckets: this.buckets.slice(), sumMs: this.sumMs };
+  }
+
+  private recordWithWait(ms: number): void {
+    const w = this.withWait!;
+    w.histogram.recordValue(toUs(ms));
+    w.sumMs += ms;
+    w.buckets[bucketOf(ms)]++;
   }
 
   /** Closes the interval in progress if `now` is past it; cheap when it is not. */
@@ -201,7 +227,19 @@ export class RouteStats {
   destroy(): void {
     this.current.destroy();
     this.total.destroy();
+    this.withWait?.histogram.destroy();
   }
+}
+
+function toUs(ms: number): number {
+  const us = Math.round(ms * 1000);
+  return us < 1 ? 1 : Math.min(us, HIGHEST_TRACKABLE_US);
+}
+
+function bucketOf(ms: number): number {
+  let b = 0;
+  while (b < NBOUNDS && ms > BOUNDS_MS[b]!) b++;
+  return b;
 }
 
 function point(interval: number, count: number, p50: number, p99: number, max: number): IntervalPoint {

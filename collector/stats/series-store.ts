@@ -61,7 +61,7 @@ export class SeriesStore {
 
   /** The streams of one accepted (not resent) batch. */
   record(agentId: string, service: string, m: BatchStreams, now: number): void {
-    if (m.outbound === undefined && m.runtime === undefined && m.pauses === undefined && m.streams === undefined) return;
+    if (m.outbound === undefined && m.runtime === undefined && m.pauses === undefined && m.streams === undefined && m.stalls === undefined) return;
     const t = this.timelineOf(agentId, service);
     t.lastSeenAt = now;
     if (m.streams !== undefined) t.reported = m.streams;
@@ -70,6 +70,7 @@ export class SeriesStore {
       t.addPauses(m.pauses);
       this.countPauses(service, m.pauses);
     }
+    if (m.stalls !== undefined) t.addStalls(m.stalls);
     if (m.outbound !== undefined && m.outbound.count > 0) {
       t.addOutbound(m.outbound);
       this.outbound.recordBatch(agentId, service, asEvents(m.outbound), now);

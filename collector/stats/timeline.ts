@@ -8,11 +8,16 @@
 // Memory per agent: 1,024 samples (17 min at the default period; gauges kept as
 // float32) ~48 KB, 4,096 pauses ~52 KB, 1,024 outbound calls ~51 KB plus the strings
 // they share: about 150 KB.
+import type { StallFrame, StallRecord, StallRequest } from '../../protocol/stalls.js';
 import type { OutboundColumns, PauseColumns, RuntimeColumns, StreamCounters } from '../../protocol/streams.js';
 
 export const SAMPLE_CAPACITY = 1024;
 export const PAUSE_CAPACITY = 4096;
 export const OUTBOUND_CAPACITY = 1024;
+/** Stall details kept: typically 2-3 KB each, at most ~45 KB (32 frames and 20 paths of 512 characters). */
+export const STALL_CAPACITY = 64;
+/** A stall's details and its pause row carry starts anchored in different batches: equal to within this, ms. */
+const STALL_MATCH_MS = 5;
 
 /** The gauge fields of a sample, in the order of `gauges` rows. */
 export const GAUGES = ['intervalMs', 'loopDelayP50', 'loopDelayP99', 'loopDelayMax', 'elu', 'heapUsed', 'heapTotal', 'rss', 'cpuUser', 'cpuSystem'] as const;
@@ -34,6 +39,12 @@ export interface PauseRow {
   start: number;
   durationMs: number;
   kind: string;
+  /** Stalls only, once the agent sent their details: the blocked main thread's stack (NODEFLIGHT_STALL_STACKS), innermost first. */
+  stack?: StallFrame[];
+  /** The innermost frame of the stack outside Node's own code (`node:` URLs): where the application blocked. */
+  blockedIn?: StallFrame;
+  /** Stalls only: whom it delayed (in flight during it, and arrived during it). */
+  delayed?: { inflight: number; queued: number; requests: StallRequest[] };
 }
 
 export interface OutboundRow {
@@ -64,6 +75,8 @@ export class Timeline {
   private readonly outStatus = new Uint16Array(OUTBOUND_CAPACITY);
   private readonly outStrings: string[] = new Array<string>(OUTBOUND_CAPACITY * 4);
   private outbound = 0;
+  private readonly stalls: StallRecord[] = [];
+  private stallCount = 0;
 
   /** Rows accepted per stream (resent batches counted once). */
   readonly received = { outbound: 0, runtime: 0, pauses: 0 };
@@ -96,6 +109,25 @@ export class Timeline {
       this.pauseKind[i] = c.strings[c.kind[k]!]!;
     }
     this.received.pauses += c.count;
+  }
+
+  addStalls(list: StallRecord[]): void {
+    for (const r of list) {
+      const copy: StallRecord = {
+        start: r.start, durationMs: r.durationMs, inflight: r.inflight, queued: r.queued,
+        requests: r.requests.map((q) => ({ method: q.method, path: q.path, ageMs: Math.round(q.ageMs * 1000) / 1000 })),
+      };
+      if (r.stack !== undefined) copy.stack = r.stack.map((f) => ({ fn: f.fn, url: f.url, line: f.line, col: f.col }));
+      this.stalls[this.stallCount++ % STALL_CAPACITY] = copy;
+    }
+  }
+
+  private stallDetail(start: number): StallRecord | undefined {
+    for (let p = this.stallCount - 1; p >= Math.max(0, this.stallCount - STALL_CAPACITY); p--) {
+      const r = this.stalls[p % STALL_CAPACITY]!;
+      if (Math.abs(r.start - start) <= STALL_MATCH_MS) return r;
+    }
+    return undefined;
   }
 
   addOutbound(c: OutboundColumns): void {
@@ -136,7 +168,18 @@ export class Timeline {
       const i = p % PAUSE_CAPACITY;
       const start = this.pauseStart[i]!;
       const d = this.pauseDuration[i]!;
-      if (start <= to && start + d >= from) out.push({ start, durationMs: round3(d), kind: this.pauseKind[i]! });
+      if (start > to || start + d < from) continue;
+      const row: PauseRow = { start, durationMs: round3(d), kind: this.pauseKind[i]! };
+      const detail = row.kind === 'stall' ? this.stallDetail(start) : undefined;
+      if (detail !== undefined) {
+        if (detail.stack !== undefined) {
+          row.stack = detail.stack;
+          const own = detail.stack.find((f) => f.url !== '' && !f.url.startsWith('node:'));
+          if (own !== undefined) row.blockedIn = own;
+        }
+        row.delayed = { inflight: detail.inflight, queued: detail.queued, requests: detail.requests };
+      }
+      out.push(row);
     }
     return out;
   }
