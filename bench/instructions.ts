@@ -57,6 +57,8 @@ export interface Options {
   connections: number;
   concurrentRecompilation: boolean;
   cacheSim: boolean;
+  /** Extra environment for every service process (--env K=V), to bisect by the agent's switches. */
+  env: Record<string, string>;
   keep: string | null;
   out: string | null;
   /** Re-render this instructions.json instead of running. */
@@ -135,7 +137,7 @@ class Harness {
     const paths = services[service]!.paths;
     const dir = this.o.keep === null ? mkdtempSync(join(tmpdir(), 'nodeflight-callgrind-')) : join(this.o.keep, `${service}-${rowName}-${runNo}`);
     mkdirSync(dir, { recursive: true });
-    const env = cleanEnv({ NODEFLIGHT_SERVICE: `instructions-${service}`, ...clockOff, ...row.env });
+    const env = cleanEnv({ NODEFLIGHT_SERVICE: `instructions-${service}`, ...clockOff, ...row.env, ...this.o.env });
     if (row.needsCollector) env.NODEFLIGHT_COLLECTOR = this.collectorUrl;
     const wrap = ['valgrind', '--tool=callgrind', `--cache-sim=${this.o.cacheSim ? 'yes' : 'no'}`, `--callgrind-out-file=${join(dir, 'callgrind.out.%p')}`];
     const nodeFlags = this.o.concurrentRecompilation ? [] : ['--no-concurrent-recompilation'];
@@ -227,6 +229,8 @@ const usage = `usage: npm run bench:instructions -- [options]
   --no-concurrent-recompilation
                      pass it to node: V8 tiers up synchronously
   --no-cache-sim     count instructions only (faster; no D1/LL misses)
+  --env NAME=VALUE   set it in every service process (repeatable), e.g. NODEFLIGHT_HTTP_CLIENT=0
+                     or NODE_OPTIONS=--perf-basic-prof to name JIT code in the dumps
   --keep DIR         keep the callgrind dumps there (for callgrind_annotate)
   --out DIR          write DIR/BENCHMARKS.md and DIR/instructions.json; a run with no
                      option at all rewrites the repository's BENCHMARKS.md section, any
@@ -240,6 +244,16 @@ function positive(name: string, raw: string | undefined, fallback: number, max: 
   return n;
 }
 
+function envPairs(pairs: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new Error(`--env wants NAME=VALUE, not ${JSON.stringify(pair)}`);
+    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return env;
+}
+
 export function parseOptions(argv: string[]): Options | null {
   const { values: a } = parseArgs({
     args: argv,
@@ -247,6 +261,7 @@ export function parseOptions(argv: string[]): Options | null {
       services: { type: 'string' }, rows: { type: 'string' }, runs: { type: 'string' }, warmup: { type: 'string' },
       requests: { type: 'string' }, windows: { type: 'string' }, connections: { type: 'string' },
       'no-concurrent-recompilation': { type: 'boolean', default: false }, 'no-cache-sim': { type: 'boolean', default: false },
+      env: { type: 'string', multiple: true },
       keep: { type: 'string' }, out: { type: 'string' }, from: { type: 'string' }, help: { type: 'boolean', default: false },
     },
   });
@@ -261,6 +276,7 @@ export function parseOptions(argv: string[]): Options | null {
     connections: positive('connections', a.connections, 8, 256),
     concurrentRecompilation: !a['no-concurrent-recompilation'],
     cacheSim: !a['no-cache-sim'],
+    env: envPairs(a.env ?? []),
     keep: a.keep ?? null,
     out: a.out ?? null,
     from: a.from ?? null,
